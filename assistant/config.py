@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     embed_batch_size: Annotated[int, Field(ge=1, le=1024)] = Field(
         32, description="Texts per embedding call during ingestion."
     )
+    embedding_cache_dir: Path | None = Field(
+        None,
+        description="Embedding cache folder; unset means <data_dir>/cache/embeddings.",
+    )
     chunk_size: Annotated[int, Field(ge=50, le=4000)] = Field(
         450,
         description="Target chunk length in text units (one CJK character or one latin word each).",
@@ -112,9 +116,9 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
-    def embedding_cache_dir(self) -> Path:
+    def embedding_cache_path(self) -> Path:
         """Embedding cache, keyed inside by model and text hash."""
-        return self.data_dir / "cache" / "embeddings"
+        return self.embedding_cache_dir or self.data_dir / "cache" / "embeddings"
 
 
 @lru_cache(maxsize=1)

@@ -62,8 +62,9 @@ def format_validation_error(err: ValidationError) -> str:
     """One line per bad field, naming the field: 'lang: Input should be 'zh' or 'en''."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(document)"
-        parts.append(f"{loc}: {e['msg']}")
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
 
 

@@ -9,6 +9,7 @@ All three run from files already on disk; none downloads anything.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from functools import lru_cache
@@ -122,13 +123,32 @@ def make_embeddings(backend: str) -> LocalEmbeddings:
     )
 
 
+def _atomic_file_store(root: Path) -> Any:
+    """LangChain's LocalFileStore, but each entry is written to a temp file and renamed.
+
+    The stock store writes in place; a kill mid-write would leave a truncated vector that
+    every later run reads back. A rename is atomic, so an entry is whole or absent.
+    """
+    from langchain_classic.storage import LocalFileStore
+
+    class AtomicLocalFileStore(LocalFileStore):
+        def mset(self, key_value_pairs: Any) -> None:
+            for key, value in key_value_pairs:
+                full_path = self._get_full_path(key)
+                self._mkdir_for_store(full_path.parent)
+                tmp = full_path.with_name(f".{full_path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(value)
+                os.replace(tmp, full_path)
+
+    return AtomicLocalFileStore(str(root))
+
+
 def cached(embedder: LocalEmbeddings, cache_dir: Path, batch_size: int = 64) -> Embeddings:
     """Wrap an embedder in a file-backed cache keyed by model id and SHA-256 of the text."""
     from langchain_classic.embeddings import CacheBackedEmbeddings
-    from langchain_classic.storage import LocalFileStore
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    store = LocalFileStore(str(cache_dir))
+    store = _atomic_file_store(cache_dir)
     # LocalFileStore keys allow only [A-Za-z0-9_.-/]; a model path may hold anything else.
     digest = hashlib.sha1(embedder.model_id.encode("utf-8")).hexdigest()[:10]
     namespace = re.sub(r"[^A-Za-z0-9_.-]+", "_", embedder.model_id)[-48:] + "-" + digest + "-"

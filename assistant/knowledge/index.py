@@ -483,7 +483,7 @@ class KnowledgeIndex:
 
         embedder = self.embedder
         store = cached(
-            embedder, self.settings.embedding_cache_dir, batch_size=self.settings.embed_batch_size
+            embedder, self.settings.embedding_cache_path, batch_size=self.settings.embed_batch_size
         )
         batch = self.settings.embed_batch_size
         total = len(records)

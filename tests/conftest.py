@@ -1,0 +1,127 @@
+"""Shared fixtures: real Chroma, real embedders, small corpora written per test."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import assistant  # noqa: F401  (offline environment before anything else)
+from assistant.config import PROJECT_ROOT, Settings
+
+# Tests must never reach a model hub, whatever the caller's shell says.
+assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the session: the same text is embedded once per run."""
+    return tmp_path_factory.mktemp("embed-cache")
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, embedding_cache: Path) -> Callable[..., Settings]:
+    def factory(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "knowledge_dir": tmp_path / "kb",
+            "data_dir": tmp_path / "data",
+            "embedding_cache_dir": embedding_cache,
+            "terms_dict": PROJECT_ROOT / "knowledge" / "terms.dict",
+            "embedding_backend": "e5",
+            "_env_file": None,
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return factory
+
+
+def write_doc(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+POLICY_ZH = """
+---
+id: test-policy-zh
+title: 测试示例条款
+lang: zh
+doc_type: policy
+version: "1.0"
+effective: 2026-01-01
+counterpart: test-guide-en
+sources:
+  - "test fixture"
+---
+# 测试示例条款
+
+## 第一章 总则
+
+### 第一条 合同构成
+本保险合同由保险条款、投保单、保险单明细表和批单组成。
+
+### 第二条 逾期申报
+买方未在原应付款日足额付款的，被保险人应当在原应付款日后60天内向保险人提交逾期申报。
+
+## 第二章 索赔
+
+### 第三条 索赔期限
+买方拖欠的，被保险人应当在逾期申报期限届满后90天内提交索赔申请；逾期提交的，保险人可以拒绝赔付。
+"""
+
+GUIDE_EN = """
+---
+id: test-guide-en
+title: Test guide to DSO
+lang: en
+doc_type: guide
+version: "1.0"
+effective: 2026-01-01
+counterpart: test-policy-zh
+sources:
+  - "test fixture"
+---
+# Test guide to DSO
+
+## How to calculate DSO
+DSO equals receivables divided by credit sales, times the number of days in the period.
+With 35,000 of receivables and 50,000 of credit sales over 31 days, DSO is about 21.7 days.
+
+## How to lower DSO
+Invoice on the day of delivery. Send a reminder a week before the due date.
+Agree payment terms in writing before the first order.
+"""
+
+FAQ_ZH = """
+---
+id: test-faq-zh
+title: 测试常见问题
+lang: zh
+doc_type: faq
+version: "1.0"
+effective: 2026-01-01
+sources:
+  - "test fixture"
+---
+# 测试常见问题
+
+## 理赔
+### 客户逾期多久必须报给保险公司？
+原应付款日后60天内必须提交逾期申报，晚了可能被拒赔。
+
+依据：test-policy-zh 第二条
+"""
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    write_doc(kb, "policy/policy.zh.md", POLICY_ZH)
+    write_doc(kb, "guides/dso.en.md", GUIDE_EN)
+    write_doc(kb, "faq/faq.zh.md", FAQ_ZH)
+    return kb
