@@ -233,3 +233,15 @@ def test_json_report_has_the_documented_keys(
     for key in ("added", "changed", "removed", "unchanged", "chunks", "failed", "seconds"):
         assert key in payload
     json.dumps(payload)
+
+
+def test_rebuild_with_a_failing_file_keeps_its_last_good_chunks(
+    small_corpus: Path, make_settings: SettingsFactory
+) -> None:
+    index = KnowledgeIndex(make_settings())
+    index.sync()
+    (small_corpus / "guides" / "dso.en.md").write_text("", encoding="utf-8")
+    report = index.sync(rebuild=True)
+    assert [Path(f["path"]).name for f in report.failed] == ["dso.en.md"]
+    assert report.chunks == 6
+    assert any(r.metadata["doc_id"] == "test-guide-en" for r in index.live()[1])

@@ -17,9 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import cn2an
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
-
 from assistant.knowledge.documents import LoadedDocument, sha256_text, text_units
 
 # Bump when chunking output changes for the same input, so the index rebuilds.
@@ -69,6 +66,8 @@ def clause_number(label: str) -> int:
     m2 = re.search(rf"第([{_CN_NUM}]+)条", label)
     if not m2:
         return -1
+    import cn2an  # imported here: the no-change ingest path must stay fast
+
     try:
         return int(cn2an.cn2an(m2.group(1), "smart"))
     except ValueError:
@@ -94,6 +93,11 @@ class Chunker:
     """Splits a loaded document into :class:`Chunk` objects with clause metadata."""
 
     def __init__(self, chunk_size: int, chunk_overlap: int) -> None:
+        from langchain_text_splitters import (
+            MarkdownHeaderTextSplitter,
+            RecursiveCharacterTextSplitter,
+        )
+
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self._headers = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True)

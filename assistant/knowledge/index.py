@@ -334,7 +334,11 @@ class KnowledgeIndex:
 
         old = self.read_manifest()
         fp = fingerprint(self.settings)
-        fresh = rebuild or old is None or old.fingerprint != fp or not self.is_healthy(old)
+        healthy = old is not None and self.is_healthy(old)
+        fresh = rebuild or old is None or old.fingerprint != fp or not healthy
+        # Chunks of the live generation can stand in for files that fail this time, as
+        # long as they were made with the same settings and the generation is intact.
+        reusable = old is not None and old.fingerprint == fp and healthy
         report.rebuilt = fresh
         old_files = old.files if old is not None else {}
         if fresh:
@@ -351,7 +355,7 @@ class KnowledgeIndex:
             except OSError as err:
                 reason = f"cannot read file: {err.strerror or err}"
                 self._fail(report, show(path), reason, strict)
-                if key in old_files and not fresh:
+                if key in old_files and reusable:
                     keep[key] = old_files[key]
                 continue
             prev = old_files.get(key)
@@ -399,7 +403,7 @@ class KnowledgeIndex:
                 for bucket in (report.added, report.changed):
                     if show(path) in bucket:
                         bucket.remove(show(path))
-                if key in old_files and not fresh:
+                if key in old_files and reusable:
                     keep[key] = old_files[key]
                 continue
             doc_owner[doc.meta.id] = key
@@ -413,7 +417,7 @@ class KnowledgeIndex:
                 chunk_ids=[c.id for c in chunks],
             )
 
-        old_records = self._read_records(old.generation) if old is not None and not fresh else {}
+        old_records = self._read_records(old.generation) if old is not None and reusable else {}
         records: list[ChunkRecord] = []
         entries: dict[str, FileEntry] = {}
         for key in sorted(set(keep) | set(new_entries)):

@@ -1,0 +1,75 @@
+"""The same ingestion against a real Chroma server (``chroma run``) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.knowledge.index import KnowledgeIndex
+from assistant.knowledge.store import list_collection_names
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    if not Path(exe).exists():
+        pytest.fail("the chroma CLI (shipped with chromadb) is missing")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("chroma server did not start")
+            time.sleep(0.2)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_ingest_and_search_work_the_same_on_a_chroma_server(
+    chroma_server: int, small_corpus: Path, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(chroma_host="127.0.0.1", chroma_port=chroma_server)
+    index = KnowledgeIndex(settings)
+    report = index.sync()
+    assert report.ok and report.chunks == 6
+    assert not (settings.index_dir / "chroma").exists()  # nothing stored locally
+    hits = index.search("逾期申报期限", k=2)
+    assert hits[0].metadata["doc_id"] in {"test-policy-zh", "test-faq-zh"}
+
+    assert KnowledgeIndex(settings).sync().unchanged  # no-change rerun
+    (small_corpus / "faq" / "faq.zh.md").unlink()
+    removed = KnowledgeIndex(settings).sync()
+    assert len(removed.removed) == 1 and removed.chunks == 5
+    live = KnowledgeIndex(settings)
+    manifest, _ = live.live()
+    # The old generation's collection was dropped on the server as well.
+    assert [n for n in list_collection_names(live.client) if n.startswith("kb_")] == [
+        manifest.collection
+    ]
