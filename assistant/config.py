@@ -11,7 +11,7 @@ import contextlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +66,51 @@ class Settings(BaseSettings):
         "kb",
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,30}$",
         description="Prefix of the Chroma collections; each index generation is '<prefix>_<id>'.",
+    )
+
+    # --- retrieval ---------------------------------------------------------------------
+    retrieval_k: Annotated[int, Field(ge=1, le=50)] = Field(
+        5, description="Hits returned by a search."
+    )
+    retrieval_candidates: Annotated[int, Field(ge=5, le=500)] = Field(
+        30, description="Candidates taken from each of BM25 and dense search before fusion."
+    )
+    fusion: Literal["rrf", "weighted"] = Field(
+        "rrf", description="How BM25 and dense results are fused: reciprocal rank or scores."
+    )
+    dense_weight: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="Weight of the dense (vector) search in the fusion."
+    )
+    bm25_weight: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="Weight of the BM25 (jieba keyword) search in the fusion."
+    )
+    faq_weight: Annotated[float, Field(ge=0, le=10)] = Field(
+        0.0,
+        description="Weight of the match between the query and curated FAQ questions.",
+    )
+    rrf_k: Annotated[int, Field(ge=1, le=1000)] = Field(
+        60, description="Reciprocal-rank-fusion constant k in 1/(k + rank)."
+    )
+    faq_match_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="Cosine similarity to a curated FAQ question that puts it first "
+        "(unset: the embedder's calibrated default).",
+    )
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="Below this confidence (0-1) a search reports 'no good answer'."
+    )
+    dedup_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.85, description="Character-trigram Jaccard above which two hits count as duplicates."
+    )
+    query_cache_size: Annotated[int, Field(ge=0, le=100000)] = Field(
+        2048, description="Query embeddings kept in the LRU cache."
+    )
+    reranker_model: str | None = Field(
+        None,
+        description="Local path of a sentence-transformers CrossEncoder; unset = no rerank.",
+    )
+    rerank_candidates: Annotated[int, Field(ge=1, le=100)] = Field(
+        20, description="Fused candidates the cross-encoder re-scores."
     )
 
     # --- Chroma server (optional) ----------------------------------------------------------

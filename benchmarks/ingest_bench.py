@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,9 +56,9 @@ def time_raw(backend: str, texts: list[str], batch: int) -> float:
     return time.perf_counter() - start
 
 
-def time_pipeline(settings_kwargs: dict[str, object], work: Path) -> tuple[float, int]:
-    data = work / "data"
-    shutil.rmtree(data, ignore_errors=True)
+def time_pipeline(settings_kwargs: dict[str, object], data: Path) -> tuple[float, int]:
+    # A new folder each time: Chroma caches clients per path inside a process, so a
+    # deleted-and-recreated folder would be seen as a read-only database.
     settings = Settings(data_dir=data, embedding_cache_dir=data / "cache", **settings_kwargs)  # type: ignore[arg-type]
     start = time.perf_counter()
     report = KnowledgeIndex(settings).sync()
@@ -69,11 +68,11 @@ def time_pipeline(settings_kwargs: dict[str, object], work: Path) -> tuple[float
     return elapsed, report.chunks
 
 
-def time_reruns(settings_kwargs: dict[str, object], work: Path, n: int) -> list[float]:
+def time_reruns(settings_kwargs: dict[str, object], data: Path, n: int) -> list[float]:
     env = dict(os.environ)
     env.update(
-        DATA_DIR=str(work / "data"),
-        EMBEDDING_CACHE_DIR=str(work / "data" / "cache"),
+        DATA_DIR=str(data),
+        EMBEDDING_CACHE_DIR=str(data / "cache"),
         EMBEDDING_BACKEND=str(settings_kwargs["embedding_backend"]),
     )
     out = []
@@ -121,10 +120,11 @@ def main() -> None:
                 if which == "raw":
                     raw.append(time_raw(backend, texts, batch))
                 else:
-                    seconds, chunks = time_pipeline(kwargs, work)
+                    data = work / f"data{i}"
+                    seconds, chunks = time_pipeline(kwargs, data)
                     pipe.append(seconds)
             print(f"repeat {i + 1}: raw {raw[-1]:.1f}s  pipeline {pipe[-1]:.1f}s", file=sys.stderr)
-        reruns = time_reruns(kwargs, work, args.reruns)
+        reruns = time_reruns(kwargs, data, args.reruns)
 
     raw_med, pipe_med = statistics.median(raw), statistics.median(pipe)
     result = {

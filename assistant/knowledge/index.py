@@ -32,6 +32,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -40,7 +41,7 @@ from assistant.knowledge.documents import IngestError
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: FAQ question vectors per generation
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -138,6 +139,11 @@ class SearchHit:
 # --- helpers ----------------------------------------------------------------------------
 
 
+def question_text(record: ChunkRecord) -> str:
+    """What a FAQ question is embedded as (the same text at ingest and in benchmarks)."""
+    return str(record.metadata["question"])
+
+
 def _pkg_version(name: str) -> str:
     try:
         return version(name)
@@ -171,6 +177,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def fingerprint(settings: Settings) -> dict[str, str]:
     """Everything that changes chunks or vectors; a different fingerprint forces a rebuild."""
     from assistant.knowledge.chunking import CHUNKER_VERSION
+    from assistant.knowledge.tokenizer import TOKENIZER_VERSION
 
     backend = settings.embedding_backend
     if backend.startswith("sentence-transformers:"):
@@ -187,6 +194,7 @@ def fingerprint(settings: Settings) -> dict[str, str]:
         "chunk_size": str(settings.chunk_size),
         "chunk_overlap": str(settings.chunk_overlap),
         "chunker": CHUNKER_VERSION,
+        "tokenizer": TOKENIZER_VERSION,
         "terms_dict": terms_sha,
     }
 
@@ -516,6 +524,14 @@ class KnowledgeIndex:
             if progress:
                 progress("store", min(start + step, total), total)
 
+        # FAQ questions get their own vectors, so a user question can be matched against
+        # the curated question alone (not diluted by the answer text).
+        faq = [r for r in records if r.metadata.get("question")]
+        if faq:
+            qvecs = store.embed_documents([question_text(r) for r in faq])
+            np.save(gen_dir / "questions.npy", np.asarray(qvecs, dtype=np.float32))
+        (gen_dir / "questions.json").write_text(json.dumps([r.id for r in faq]), encoding="utf-8")
+
         BM25Index.build([r.id for r in records], [r.tokens for r in records]).save(gen_dir)
         with (gen_dir / "chunks.jsonl").open("w", encoding="utf-8") as fh:
             for rec in records:
@@ -602,6 +618,17 @@ class KnowledgeIndex:
         for cid, text, meta, dist in zip(res["ids"][0], docs, metas, dists, strict=True):
             hits.append(SearchHit(cid, text or "", dict(meta or {}), 1.0 - float(dist)))
         return hits
+
+    def read_question_vectors(self, generation: str) -> tuple[list[str], np.ndarray | None]:
+        """Chunk ids and vectors of the FAQ questions of a generation."""
+        gen_dir = self.generation_dir(generation)
+        try:
+            ids = json.loads((gen_dir / "questions.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return [], None
+        if not ids:
+            return [], None
+        return ids, np.load(gen_dir / "questions.npy")
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         yield from self.live()[1]

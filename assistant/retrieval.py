@@ -1,0 +1,475 @@
+"""Hybrid retrieval: jieba BM25 + dense Chroma search, fused, explained and gated.
+
+One query runs through:
+
+1. normalisation (traditional to simplified Chinese with OpenCC, full-width to half-width,
+   common variant characters), and language detection;
+2. dense search in Chroma (query embedding cached in an LRU) and BM25 over jieba tokens,
+   each restricted by the metadata filters (lang, doc_type, doc_id);
+3. fusion, reciprocal-rank (default) or weighted scores, with weights from settings;
+4. FAQ matching: a question close to a curated FAQ question puts that entry first;
+5. near-duplicate collapse, same-language preference with the other language as fallback,
+   and an optional cross-encoder rerank;
+6. a confidence in [0, 1]; below ``min_confidence`` the result says "no good answer".
+
+Every hit carries why it was chosen: matched terms, BM25 score, dense score, fused rank.
+``HybridRetriever`` is a LangChain ``BaseRetriever`` over the same engine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.config import Settings
+from assistant.knowledge.documents import detect_lang
+from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
+
+Lang = Literal["zh", "en"]
+
+# Confidence calibration per embedder family, chosen with `python -m evals retrieval`
+# (see evals/README.md). Dense cosine similarities live on very different scales:
+# e5's sit in a narrow band near 0.8-0.95, USE's spread over 0.1-0.8.
+CALIBRATION: dict[str, dict[str, float]] = {
+    "e5": {"dense_center": 0.84, "dense_slope": 30.0, "coverage_slope": 3.0, "faq": 0.93},
+    "use": {"dense_center": 0.45, "dense_slope": 8.0, "coverage_slope": 3.0, "faq": 0.75},
+    "st": {"dense_center": 0.45, "dense_slope": 8.0, "coverage_slope": 3.0, "faq": 0.8},
+}
+
+
+def calibration_for(backend: str) -> dict[str, float]:
+    return CALIBRATION["st" if backend.startswith("sentence-transformers:") else backend]
+
+
+# Variant characters OpenCC's t2s keeps but the corpus never uses.
+_VARIANTS = str.maketrans({"帐": "账", "祗": "只", "週": "周", "裏": "里"})
+
+
+@dataclass
+class Explanation:
+    """Why a hit was returned; shown to the support team through the API."""
+
+    matched_terms: list[str]
+    bm25_score: float
+    bm25_rank: int | None
+    dense_score: float
+    dense_rank: int | None
+    fused_score: float
+    fused_rank: int
+    faq_match: float | None = None
+    rerank_score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+    explanation: Explanation
+
+    def to_document(self) -> Document:
+        meta = dict(self.metadata)
+        meta.update(chunk_id=self.id, score=self.score, explanation=self.explanation.as_dict())
+        return Document(page_content=self.text, metadata=meta, id=self.id)
+
+
+@dataclass
+class RetrievalResult:
+    query: str
+    normalized_query: str
+    lang: Lang
+    hits: list[Hit]
+    confidence: float
+    confident: bool
+
+    @property
+    def no_good_answer(self) -> bool:
+        return not self.confident
+
+
+class _LRU:
+    """A small thread-safe LRU for query embeddings (repeated questions skip the model)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> list[float] | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: str, value: list[float]) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_OPENCC: Any = None
+
+
+def normalize_query(text: str) -> str:
+    """Simplified characters, half-width forms, one space; meaning unchanged."""
+    global _OPENCC
+    text = unicodedata.normalize("NFKC", text).strip()
+    if re.search(r"[\u4e00-\u9fff]", text):
+        if _OPENCC is None:
+            import opencc
+
+            _OPENCC = opencc.OpenCC("t2s")
+        text = _OPENCC.convert(text)
+    text = text.translate(_VARIANTS)
+    return re.sub(r"\s+", " ", text)
+
+
+def _shingles(text: str, n: int = 3) -> set[str]:
+    compact = re.sub(r"\s+", "", text.lower())
+    return {compact[i : i + n] for i in range(max(1, len(compact) - n + 1))}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class RetrievalEngine:
+    """The hybrid search over one :class:`KnowledgeIndex` (local Chroma or server)."""
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings | None = None) -> None:
+        self.index = index
+        self.settings = settings or index.settings
+        self._cache = _LRU(self.settings.query_cache_size)
+        self._generation: str | None = None
+        self._records: list[ChunkRecord] = []
+        self._by_id: dict[str, int] = {}
+        self._bm25: Any = None
+        self._faq_vectors: np.ndarray | None = None
+        self._faq_rows: list[int] = []
+        self._shingles: list[set[str]] = []
+        self._reranker: Any = None
+        self._idf: dict[str, float] = {}
+        self._load_lock = threading.Lock()
+        self._cal = calibration_for(self.settings.embedding_backend)
+        self.faq_threshold = (
+            self.settings.faq_match_threshold
+            if self.settings.faq_match_threshold is not None
+            else self._cal["faq"]
+        )
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> None:
+        manifest = self.index.read_manifest()
+        if manifest is not None and manifest.generation == self._generation:
+            return
+        with self._load_lock:
+            from assistant.knowledge.bm25 import BM25Index
+
+            manifest, records = self.index.live()
+            gen_dir = self.index.generation_dir(manifest.generation)
+            bm25 = BM25Index.load(gen_dir)
+            by_id = {r.id: i for i, r in enumerate(records)}
+            rows = [by_id[cid] for cid in bm25.ids]  # BM25 row -> record index
+            faq_rows, faq_vecs = self.index.read_question_vectors(manifest.generation)
+            self._records = records
+            self._by_id = by_id
+            self._bm25 = (bm25, rows)
+            self._faq_rows = [by_id[cid] for cid in faq_rows if cid in by_id]
+            self._faq_vectors = faq_vecs
+            self._shingles = [_shingles(r.text) for r in records]
+            df: Counter[str] = Counter()
+            for r in records:
+                df.update(set(r.tokens))
+            total = len(records)
+            self._idf = {t: math.log((total - n + 0.5) / (n + 0.5) + 1.0) for t, n in df.items()}
+            self._generation = manifest.generation
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        vector = self.index.embedder.embed_query(text)
+        self._cache.put(text, vector)
+        return vector
+
+    @property
+    def reranker(self) -> Any:
+        if self._reranker is None and self.settings.reranker_model:
+            from sentence_transformers import CrossEncoder
+
+            self._reranker = CrossEncoder(
+                self.settings.reranker_model, device="cpu", local_files_only=True
+            )
+        return self._reranker
+
+    # -- the two searches --------------------------------------------------------------
+
+    @staticmethod
+    def _where(lang: str | None, doc_type: str | None, doc_id: str | None) -> dict[str, Any] | None:
+        clauses = [
+            {k: v} for k, v in (("lang", lang), ("doc_type", doc_type), ("doc_id", doc_id)) if v
+        ]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _allowed(self, rec: ChunkRecord, where: dict[str, Any] | None) -> bool:
+        if where is None:
+            return True
+        conds = where.get("$and", [where])
+        return all(rec.metadata.get(k) == v for c in conds for k, v in c.items())
+
+    def _dense(
+        self, vector: list[float], where: dict[str, Any] | None, n: int
+    ) -> list[tuple[int, float]]:
+        from assistant.knowledge.store import get_collection
+
+        manifest, _ = self.index.live()
+        collection = get_collection(self.index.client, manifest.collection)
+        res = collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],  # type: ignore[arg-type]
+            n_results=max(1, min(n, len(self._records))),
+            where=where,
+            include=["distances"],
+        )
+        out = []
+        for cid, dist in zip(res["ids"][0], (res.get("distances") or [[]])[0], strict=True):
+            row = self._by_id.get(cid)
+            if row is not None:
+                out.append((row, 1.0 - float(dist)))
+        return out
+
+    def _sparse(
+        self, tokens: list[str], where: dict[str, Any] | None, n: int
+    ) -> list[tuple[int, float]]:
+        bm25, rows = self._bm25
+        hits = bm25.search(tokens, k=len(rows) if where else n)
+        out = []
+        for h in hits:
+            row = rows[h.index]
+            if self._allowed(self._records[row], where):
+                out.append((row, h.score))
+                if len(out) >= n:
+                    break
+        return out
+
+    # -- fusion ------------------------------------------------------------------------
+
+    def _fuse(self, *lists: tuple[float, list[tuple[int, float]]]) -> dict[int, float]:
+        """Fuse ranked lists of (row, score), each with its weight."""
+        s = self.settings
+        fused: dict[int, float] = {}
+        for weight, ranked in lists:
+            if not ranked or weight == 0:
+                continue
+            if s.fusion == "rrf":
+                for rank, (row, _) in enumerate(ranked, 1):
+                    fused[row] = fused.get(row, 0.0) + weight / (s.rrf_k + rank)
+            else:  # weighted, min-max normalised scores
+                vals = [v for _, v in ranked]
+                lo, hi = min(vals), max(vals)
+                for row, v in ranked:
+                    norm = (v - lo) / (hi - lo) if hi > lo else 1.0
+                    fused[row] = fused.get(row, 0.0) + weight * norm
+        return fused
+
+    def _fuse_all(
+        self,
+        dense: list[tuple[int, float]],
+        sparse: list[tuple[int, float]],
+        faq: dict[int, float],
+    ) -> dict[int, float]:
+        s = self.settings
+        faq_ranked = sorted(faq.items(), key=lambda kv: kv[1], reverse=True)
+        faq_ranked = faq_ranked[: s.retrieval_candidates]
+        return self._fuse(
+            (s.dense_weight, dense), (s.bm25_weight, sparse), (s.faq_weight, faq_ranked)
+        )
+
+    def _faq_scores(self, vector: list[float], where: dict[str, Any] | None) -> dict[int, float]:
+        if self._faq_vectors is None or not len(self._faq_rows):
+            return {}
+        sims = self._faq_vectors @ np.asarray(vector, dtype=np.float32)
+        return {
+            row: float(sim)
+            for row, sim in zip(self._faq_rows, sims, strict=True)
+            if self._allowed(self._records[row], where)
+        }
+
+    # -- confidence --------------------------------------------------------------------
+
+    def _coverage(self, tokens: list[str], row: int) -> tuple[float, list[str]]:
+        """Share of the query's informative tokens (IDF-weighted) found in the chunk."""
+        chunk_tokens = set(self._records[row].tokens)
+        unique = list(dict.fromkeys(tokens))
+        matched = [t for t in unique if t in chunk_tokens]
+        # Unknown words get the highest IDF: a query about something the corpus never
+        # mentions should not look covered.
+        top = max(self._idf.values(), default=1.0)
+        total = sum(self._idf.get(t, top) for t in unique)
+        got = sum(self._idf.get(t, top) for t in matched)
+        return (got / total if total > 0 else 0.0), matched
+
+    def confidence(self, dense_top: float, coverage: float, faq: float | None) -> float:
+        """Map raw signals to [0, 1]: a logistic over dense similarity and term coverage.
+
+        The centre and slopes are per-embedder constants (``CALIBRATION``) chosen with the
+        evals, so one ``min_confidence`` works whichever embedder is configured.
+        """
+        cal = self._cal
+        z = (dense_top - cal["dense_center"]) * cal["dense_slope"]
+        z += (coverage - 0.5) * cal["coverage_slope"]
+        if faq is not None and faq >= self.faq_threshold:
+            z += 2.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    # -- the search --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        lang: str | None = None,
+        doc_type: str | None = None,
+        doc_id: str | None = None,
+        prefer_lang: bool = True,
+    ) -> RetrievalResult:
+        """Hybrid search. ``lang`` filters strictly; otherwise the query's language is
+        preferred and the other language fills in when the preferred one has too little."""
+        self._ensure_loaded()
+        s = self.settings
+        k = k or s.retrieval_k
+        normalized = normalize_query(query)
+        qlang: Lang = detect_lang(normalized)
+        if not normalized:
+            return RetrievalResult(query, normalized, qlang, [], 0.0, False)
+        vector = self.embed_query(normalized)
+        tokens = self.index.tokenizer.tokens(normalized)
+        n = s.retrieval_candidates
+
+        target_lang = lang or (qlang if prefer_lang else None)
+        where = self._where(target_lang, doc_type, doc_id)
+        dense = self._dense(vector, where, n)
+        sparse = self._sparse(tokens, where, n)
+        faq = self._faq_scores(vector, where)
+        if lang is None and prefer_lang and target_lang and not dense:
+            # Nothing in the query's language (under these filters): use the other one.
+            other = self._where(None, doc_type, doc_id)
+            dense, sparse = self._dense(vector, other, n), self._sparse(tokens, other, n)
+            faq = self._faq_scores(vector, other)
+        fused = self._fuse_all(dense, sparse, faq)
+
+        dense_map = dict(dense)
+        sparse_map = dict(sparse)
+        dense_rank = {row: i for i, (row, _) in enumerate(dense, 1)}
+        sparse_rank = {row: i for i, (row, _) in enumerate(sparse, 1)}
+
+        # FAQ matching: a close question match goes first, whatever the fusion said.
+        best_faq = max(faq.items(), key=lambda kv: kv[1]) if faq else None
+        faq_row = best_faq[0] if best_faq and best_faq[1] >= self.faq_threshold else None
+        order = sorted(fused, key=lambda r: fused[r], reverse=True)
+        if faq_row is not None:
+            order = [faq_row] + [r for r in order if r != faq_row]
+
+        # Collapse near-duplicates (e.g. the zh FAQ restating a clause word for word).
+        kept: list[int] = []
+        for row in order:
+            if all(
+                _jaccard(self._shingles[row], self._shingles[o]) < s.dedup_threshold for o in kept
+            ):
+                kept.append(row)
+            if len(kept) >= max(k, s.rerank_candidates if self.reranker else k):
+                break
+
+        rerank: dict[int, float] = {}
+        if self.reranker is not None and kept:
+            pairs = [(normalized, self._records[r].text) for r in kept]
+            scores = self.reranker.predict(pairs, show_progress_bar=False)
+            rerank = {r: float(sc) for r, sc in zip(kept, scores, strict=True)}
+            head = [faq_row] if faq_row is not None else []
+            rest = sorted((r for r in kept if r != faq_row), key=lambda r: rerank[r], reverse=True)
+            kept = head + rest
+        kept = kept[:k]
+
+        hits: list[Hit] = []
+        for rank, row in enumerate(kept, 1):
+            rec = self._records[row]
+            _, matched = self._coverage(tokens, row)
+            reasons = []
+            if row in dense_rank:
+                reasons.append(f"dense #{dense_rank[row]}")
+            if row in sparse_rank:
+                reasons.append(f"bm25 #{sparse_rank[row]}")
+            faq_sim = faq.get(row)
+            if row == faq_row:
+                reasons.append("faq question match")
+            exp = Explanation(
+                matched_terms=matched,
+                bm25_score=round(sparse_map.get(row, 0.0), 4),
+                bm25_rank=sparse_rank.get(row),
+                dense_score=round(dense_map.get(row, 0.0), 4),
+                dense_rank=dense_rank.get(row),
+                fused_score=round(fused.get(row, 0.0), 6),
+                fused_rank=rank,
+                faq_match=round(faq_sim, 4) if faq_sim is not None else None,
+                rerank_score=round(rerank[row], 4) if row in rerank else None,
+                reasons=reasons,
+            )
+            hits.append(Hit(rec.id, rec.text, dict(rec.metadata), fused.get(row, 0.0), exp))
+
+        dense_top = max((v for _, v in dense), default=0.0)
+        top_cov = max((self._coverage(tokens, r)[0] for r in kept[:3]), default=0.0)
+        conf = self.confidence(dense_top, top_cov, best_faq[1] if best_faq else None)
+        for h in hits:
+            h.score = round(h.score, 6)
+        return RetrievalResult(
+            query, normalized, qlang, hits, round(conf, 4), conf >= s.min_confidence
+        )
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of :class:`RetrievalEngine`; returns [] when there is no good answer."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    engine: RetrievalEngine
+    k: int = 5
+    lang: str | None = None
+    doc_type: str | None = None
+    doc_id: str | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.engine.search(
+            query, self.k, lang=self.lang, doc_type=self.doc_type, doc_id=self.doc_id
+        )
+        if result.no_good_answer:
+            return []
+        return [h.to_document() for h in result.hits]

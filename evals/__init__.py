@@ -1,0 +1,1 @@
+"""Answer-quality evaluations: ``python -m evals retrieval [--json] [--compare]``."""

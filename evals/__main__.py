@@ -1,0 +1,34 @@
+"""Entry point: ``python -m evals retrieval [--json] [--compare] [--set KEY=VALUE ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import assistant  # noqa: F401  (offline environment first)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals")
+    sub = parser.add_subparsers(dest="suite", required=True)
+    ret = sub.add_parser("retrieval", help="hybrid retrieval against the golden set")
+    ret.add_argument("--json", action="store_true", help="print one JSON object")
+    ret.add_argument("--compare", action="store_true", help="also run the three baselines")
+    ret.add_argument("--golden", default=None, help="golden set file (default: evals/golden)")
+    ret.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting for this run, e.g. --set chunk_size=300 --set fusion=weighted",
+    )
+    ret.add_argument("--cases", action="store_true", help="print every case's outcome")
+    args = parser.parse_args(argv)
+
+    from evals.retrieval import run_cli
+
+    return run_cli(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
