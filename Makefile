@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint ingest bench search env-example clean
+.PHONY: run test lint ingest bench eval env-example clean
 
 # The venv is rebuilt when pyproject.toml changes. torch is pinned to the CPU build on
 # this disk (torch==2.13.0) inside the `st` extra, so pip never pulls a CUDA build.
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) ingest.py
 	$(PY) -m assistant.knowledge
+
+## eval: retrieval quality against the golden set, with the baselines
+eval: $(STAMP)
+	$(PY) -m evals retrieval --compare
 
 ## test: lint, type-check and the whole test suite (real Chroma, real embedders)
 test: $(STAMP)
@@ -37,6 +41,7 @@ ingest: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest_bench.py
+	$(PY) benchmarks/retrieval_bench.py
 
 env-example: $(STAMP)
 	$(PY) -m assistant.config > .env.example

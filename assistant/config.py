@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "knowledge" / "terms.dict",
         description="jieba user dictionary of domain terms (word [freq] [tag] per line) for BM25.",
     )
+    synonyms_file: Path = Field(
+        PROJECT_ROOT / "knowledge" / "synonyms.yaml",
+        description="Colloquial wording -> document terms, used to expand keyword queries.",
+    )
     embedding_backend: str = Field(
         "e5",
         description=(
@@ -76,13 +80,13 @@ class Settings(BaseSettings):
         30, description="Candidates taken from each of BM25 and dense search before fusion."
     )
     fusion: Literal["rrf", "weighted"] = Field(
-        "rrf", description="How BM25 and dense results are fused: reciprocal rank or scores."
+        "weighted", description="How BM25 and dense results are fused: reciprocal rank or scores."
     )
     dense_weight: Annotated[float, Field(ge=0, le=10)] = Field(
         1.0, description="Weight of the dense (vector) search in the fusion."
     )
     bm25_weight: Annotated[float, Field(ge=0, le=10)] = Field(
-        1.0, description="Weight of the BM25 (jieba keyword) search in the fusion."
+        0.7, description="Weight of the BM25 (jieba keyword) search in the fusion."
     )
     faq_weight: Annotated[float, Field(ge=0, le=10)] = Field(
         0.0,

@@ -35,16 +35,36 @@ from pydantic import ConfigDict
 from assistant.config import Settings
 from assistant.knowledge.documents import detect_lang
 from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
+from assistant.knowledge.params import Synonyms, load_params
 
 Lang = Literal["zh", "en"]
 
-# Confidence calibration per embedder family, chosen with `python -m evals retrieval`
-# (see evals/README.md). Dense cosine similarities live on very different scales:
-# e5's sit in a narrow band near 0.8-0.95, USE's spread over 0.1-0.8.
+# Confidence = logistic(bias + sum(weight * feature)), one set of weights per embedder
+# family, fitted by `python -m evals calibrate` (cross-validated; see evals/README.md).
+# Features: dense = best dense cosine; faq = best FAQ-question cosine; unknown = IDF share
+# of query words the corpus never uses; bm25 = log(1 + best BM25 score).
+CONFIDENCE_FEATURES = ("dense", "faq", "unknown", "bm25")
 CALIBRATION: dict[str, dict[str, float]] = {
-    "e5": {"dense_center": 0.84, "dense_slope": 30.0, "coverage_slope": 3.0, "faq": 0.93},
-    "use": {"dense_center": 0.45, "dense_slope": 8.0, "coverage_slope": 3.0, "faq": 0.75},
-    "st": {"dense_center": 0.45, "dense_slope": 8.0, "coverage_slope": 3.0, "faq": 0.8},
+    # python -m evals calibrate --c 0.1 (239 cases; 5-fold CV at 0.5: 90% of out-of-scope
+    # refused, 5.3% of in-scope refused).
+    "e5": {
+        "bias": -48.125,
+        "dense": 25.635,
+        "faq": 28.921,
+        "unknown": -3.87,
+        "bm25": 0.743,
+        "faq_first": 0.93,
+    },
+    # Not fitted yet: hand-set so that USE's wider cosine range maps to a similar gate.
+    "use": {
+        "bias": -4.0,
+        "dense": 6.0,
+        "faq": 2.0,
+        "unknown": -3.0,
+        "bm25": 1.0,
+        "faq_first": 0.75,
+    },
+    "st": {"bias": -4.0, "dense": 6.0, "faq": 2.0, "unknown": -3.0, "bm25": 1.0, "faq_first": 0.8},
 }
 
 
@@ -97,6 +117,7 @@ class RetrievalResult:
     hits: list[Hit]
     confidence: float
     confident: bool
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def no_good_answer(self) -> bool:
@@ -173,12 +194,13 @@ class RetrievalEngine:
         self._shingles: list[set[str]] = []
         self._reranker: Any = None
         self._idf: dict[str, float] = {}
+        self._synonyms: Synonyms | None = None
         self._load_lock = threading.Lock()
         self._cal = calibration_for(self.settings.embedding_backend)
         self.faq_threshold = (
             self.settings.faq_match_threshold
             if self.settings.faq_match_threshold is not None
-            else self._cal["faq"]
+            else self._cal["faq_first"]
         )
 
     # -- loading -----------------------------------------------------------------------
@@ -208,6 +230,29 @@ class RetrievalEngine:
             total = len(records)
             self._idf = {t: math.log((total - n + 0.5) / (n + 0.5) + 1.0) for t, n in df.items()}
             self._generation = manifest.generation
+
+    @property
+    def synonyms(self) -> Synonyms:
+        if self._synonyms is None:
+            path = self.settings.synonyms_file
+            self._synonyms = load_params(path, Synonyms) if path.exists() else Synonyms()
+        return self._synonyms
+
+    def _expansions(self, text: str, lang: Lang) -> list[str]:
+        """Document terms for the colloquial phrases in the query (keyword search only)."""
+        table = self.synonyms.zh if lang == "zh" else self.synonyms.en
+        low = text.lower()
+        terms: list[str] = []
+        for phrase, targets in table.items():
+            hit = phrase in low if lang == "zh" else re.search(rf"\b{re.escape(phrase)}\b", low)
+            if hit:
+                for target in targets:
+                    terms.extend(self.index.tokenizer.tokens(target))
+        return terms
+
+    def clear_query_cache(self) -> None:
+        """Forget cached query embeddings (benchmarks measure the cold path with this)."""
+        self._cache = _LRU(self.settings.query_cache_size)
 
     def embed_query(self, text: str) -> list[float]:
         cached = self._cache.get(text)
@@ -323,30 +368,24 @@ class RetrievalEngine:
 
     # -- confidence --------------------------------------------------------------------
 
-    def _coverage(self, tokens: list[str], row: int) -> tuple[float, list[str]]:
-        """Share of the query's informative tokens (IDF-weighted) found in the chunk."""
+    def _matched(self, tokens: list[str], row: int) -> list[str]:
         chunk_tokens = set(self._records[row].tokens)
+        return [t for t in dict.fromkeys(tokens) if t in chunk_tokens]
+
+    def _unknown_share(self, tokens: list[str]) -> float:
+        """IDF-weighted share of query words the corpus never uses (车险, 签证, recipe…)."""
         unique = list(dict.fromkeys(tokens))
-        matched = [t for t in unique if t in chunk_tokens]
-        # Unknown words get the highest IDF: a query about something the corpus never
-        # mentions should not look covered.
+        if not unique:
+            return 1.0
         top = max(self._idf.values(), default=1.0)
         total = sum(self._idf.get(t, top) for t in unique)
-        got = sum(self._idf.get(t, top) for t in matched)
-        return (got / total if total > 0 else 0.0), matched
+        return sum(top for t in unique if t not in self._idf) / total
 
-    def confidence(self, dense_top: float, coverage: float, faq: float | None) -> float:
-        """Map raw signals to [0, 1]: a logistic over dense similarity and term coverage.
-
-        The centre and slopes are per-embedder constants (``CALIBRATION``) chosen with the
-        evals, so one ``min_confidence`` works whichever embedder is configured.
-        """
+    def confidence(self, features: dict[str, float]) -> float:
+        """Probability-like confidence in [0, 1] from the calibrated logistic."""
         cal = self._cal
-        z = (dense_top - cal["dense_center"]) * cal["dense_slope"]
-        z += (coverage - 0.5) * cal["coverage_slope"]
-        if faq is not None and faq >= self.faq_threshold:
-            z += 2.0
-        return 1.0 / (1.0 + math.exp(-z))
+        z = cal["bias"] + sum(cal[name] * features[name] for name in CONFIDENCE_FEATURES)
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     # -- the search --------------------------------------------------------------------
 
@@ -368,20 +407,21 @@ class RetrievalEngine:
         normalized = normalize_query(query)
         qlang: Lang = detect_lang(normalized)
         if not normalized:
-            return RetrievalResult(query, normalized, qlang, [], 0.0, False)
+            return RetrievalResult(query, normalized, qlang, [], 0.0, False, {})
         vector = self.embed_query(normalized)
         tokens = self.index.tokenizer.tokens(normalized)
+        expanded = tokens + self._expansions(normalized, qlang)
         n = s.retrieval_candidates
 
         target_lang = lang or (qlang if prefer_lang else None)
         where = self._where(target_lang, doc_type, doc_id)
         dense = self._dense(vector, where, n)
-        sparse = self._sparse(tokens, where, n)
+        sparse = self._sparse(expanded, where, n)
         faq = self._faq_scores(vector, where)
         if lang is None and prefer_lang and target_lang and not dense:
             # Nothing in the query's language (under these filters): use the other one.
             other = self._where(None, doc_type, doc_id)
-            dense, sparse = self._dense(vector, other, n), self._sparse(tokens, other, n)
+            dense, sparse = self._dense(vector, other, n), self._sparse(expanded, other, n)
             faq = self._faq_scores(vector, other)
         fused = self._fuse_all(dense, sparse, faq)
 
@@ -420,7 +460,7 @@ class RetrievalEngine:
         hits: list[Hit] = []
         for rank, row in enumerate(kept, 1):
             rec = self._records[row]
-            _, matched = self._coverage(tokens, row)
+            matched = self._matched(tokens, row)
             reasons = []
             if row in dense_rank:
                 reasons.append(f"dense #{dense_rank[row]}")
@@ -443,13 +483,17 @@ class RetrievalEngine:
             )
             hits.append(Hit(rec.id, rec.text, dict(rec.metadata), fused.get(row, 0.0), exp))
 
-        dense_top = max((v for _, v in dense), default=0.0)
-        top_cov = max((self._coverage(tokens, r)[0] for r in kept[:3]), default=0.0)
-        conf = self.confidence(dense_top, top_cov, best_faq[1] if best_faq else None)
+        features = {
+            "dense": max((v for _, v in dense), default=0.0),
+            "faq": best_faq[1] if best_faq else 0.0,
+            "unknown": self._unknown_share(tokens),
+            "bm25": math.log1p(max((v for _, v in sparse), default=0.0)),
+        }
+        conf = self.confidence(features)
         for h in hits:
             h.score = round(h.score, 6)
         return RetrievalResult(
-            query, normalized, qlang, hits, round(conf, 4), conf >= s.min_confidence
+            query, normalized, qlang, hits, round(conf, 4), conf >= s.min_confidence, features
         )
 
 

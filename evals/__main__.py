@@ -23,8 +23,14 @@ def main(argv: list[str] | None = None) -> int:
         help="override a setting for this run, e.g. --set chunk_size=300 --set fusion=weighted",
     )
     ret.add_argument("--cases", action="store_true", help="print every case's outcome")
+    cal = sub.add_parser("calibrate", help="fit the retrieval confidence on the golden set")
+    cal.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
     args = parser.parse_args(argv)
 
+    if args.suite == "calibrate":
+        from evals.calibrate import run_cli as calibrate
+
+        return calibrate(args)
     from evals.retrieval import run_cli
 
     return run_cli(args)

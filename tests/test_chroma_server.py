@@ -73,3 +73,22 @@ def test_ingest_and_search_work_the_same_on_a_chroma_server(
     assert [n for n in list_collection_names(live.client) if n.startswith("kb_")] == [
         manifest.collection
     ]
+
+
+def test_hybrid_search_gives_the_same_hits_on_local_and_server_chroma(
+    chroma_server: int, small_corpus: Path, make_settings: Callable[..., Settings]
+) -> None:
+    from assistant.retrieval import RetrievalEngine
+
+    local = make_settings()
+    server = make_settings(
+        chroma_host="127.0.0.1", chroma_port=chroma_server, data_dir=local.data_dir.parent / "srv"
+    )
+    results = []
+    for settings in (local, server):
+        index = KnowledgeIndex(settings)
+        assert index.sync().ok
+        engine = RetrievalEngine(index, settings)
+        res = engine.search("逾期多久要申报，索赔期限多长", 4)
+        results.append([(h.id, round(h.explanation.dense_score, 3)) for h in res.hits])
+    assert results[0] == results[1]

@@ -32,7 +32,7 @@ def engine(small_corpus: Path, make_settings: SettingsFactory) -> RetrievalEngin
 
 
 def test_rrf_fusion_adds_weighted_reciprocal_ranks(make_settings: SettingsFactory) -> None:
-    settings = make_settings(dense_weight=2.0, bm25_weight=1.0, rrf_k=10)
+    settings = make_settings(fusion="rrf", dense_weight=2.0, bm25_weight=1.0, rrf_k=10)
     eng = RetrievalEngine(KnowledgeIndex(settings), settings)
     fused = eng._fuse((2.0, [(7, 0.9), (8, 0.8)]), (1.0, [(8, 12.0), (9, 3.0)]))
     assert fused[7] == pytest.approx(2.0 / 11)

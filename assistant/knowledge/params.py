@@ -160,6 +160,18 @@ class RatingParams(_Strict):
     factors: Factors
 
 
+# --- synonyms.yaml ----------------------------------------------------------------------
+
+Terms = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class Synonyms(_Strict):
+    """Colloquial wording -> document terms, per language (query expansion for BM25)."""
+
+    zh: dict[str, Terms] = Field(default_factory=dict)
+    en: dict[str, Terms] = Field(default_factory=dict)
+
+
 # --- loading ----------------------------------------------------------------------------
 
 M = TypeVar("M", bound=BaseModel)
