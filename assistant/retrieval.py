@@ -195,6 +195,7 @@ class RetrievalEngine:
         self._reranker: Any = None
         self._idf: dict[str, float] = {}
         self._synonyms: Synonyms | None = None
+        self._manifest_stamp: tuple[int, int] | None = None
         self._load_lock = threading.Lock()
         self._cal = calibration_for(self.settings.embedding_backend)
         self.faq_threshold = (
@@ -206,8 +207,17 @@ class RetrievalEngine:
     # -- loading -----------------------------------------------------------------------
 
     def _ensure_loaded(self) -> None:
+        """Load (or reload after a sync) the live generation; a stat when nothing changed."""
+        try:
+            st = self.index.manifest_path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if stamp is not None and stamp == self._manifest_stamp:
+            return
         manifest = self.index.read_manifest()
         if manifest is not None and manifest.generation == self._generation:
+            self._manifest_stamp = stamp
             return
         with self._load_lock:
             from assistant.knowledge.bm25 import BM25Index
@@ -230,6 +240,7 @@ class RetrievalEngine:
             total = len(records)
             self._idf = {t: math.log((total - n + 0.5) / (n + 0.5) + 1.0) for t, n in df.items()}
             self._generation = manifest.generation
+            self._manifest_stamp = stamp
 
     @property
     def synonyms(self) -> Synonyms:

@@ -152,3 +152,18 @@ def test_reranker_reorders_with_a_local_cross_encoder(
     # The scores are the cross-encoder's own.
     direct = CrossEncoder(str(model_dir)).predict([("how to lower DSO", res.hits[-1].text)])
     assert res.hits[-1].explanation.rerank_score == pytest.approx(float(direct[0]), abs=1e-3)
+
+
+def test_engine_picks_up_a_new_index_generation(
+    engine: RetrievalEngine, small_corpus: Path
+) -> None:
+    before = engine.search("how to lower DSO", 5)
+    assert not any("ten days before" in h.text for h in before.hits)
+    guide = small_corpus / "guides" / "dso.en.md"
+    guide.write_text(
+        guide.read_text(encoding="utf-8").replace("a week before", "ten days before"),
+        encoding="utf-8",
+    )
+    assert engine.index.sync().ok
+    after = engine.search("how to lower DSO", 5)
+    assert any("ten days before" in h.text for h in after.hits)
