@@ -173,3 +173,23 @@ def test_sigkill_mid_run_leaves_the_previous_index_usable(
     assert [n for n in list_collection_names(live.client) if n.startswith("kb_")] == [
         manifest.collection
     ]
+
+
+def test_search_prompt_answers_and_says_when_it_has_no_answer(
+    small_corpus: Path, tmp_path: Path, embedding_cache: Path
+) -> None:
+    assert _ingest(tmp_path, embedding_cache).returncode == 0
+
+    def ask(question: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant.knowledge", question],
+            cwd=PROJECT_ROOT,
+            env=_env(tmp_path, embedding_cache),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+
+    assert "第三条" in ask("索赔期限是多久")
+    assert "没有可靠的答案" in ask("红烧肉怎么做才好吃")

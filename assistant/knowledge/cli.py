@@ -168,19 +168,32 @@ def ingest_main(argv: list[str] | None = None) -> int:
 
 
 def search_main(argv: list[str] | None = None) -> int:
-    """A plain search prompt over the index (the chat replaces it in later versions)."""
+    """A plain hybrid-search prompt over the index (the chat replaces it in later versions)."""
+    from assistant.retrieval import RetrievalEngine
+
     parser = argparse.ArgumentParser(prog="python -m assistant.knowledge", add_help=True)
     parser.add_argument("query", nargs="*", help="ask once and exit; without it, a prompt")
     parser.add_argument("-k", type=int, default=3)
     args = parser.parse_args(argv)
     out = Console()
-    index = KnowledgeIndex(_settings_or_exit(Console(stderr=True)))
+    settings = _settings_or_exit(Console(stderr=True))
+    engine = RetrievalEngine(KnowledgeIndex(settings), settings)
 
     def answer(q: str) -> None:
-        for rank, hit in enumerate(index.search(q, k=args.k), 1):
+        result = engine.search(q, k=args.k)
+        if result.no_good_answer:
+            no = (
+                "知识库里没有可靠的答案。"
+                if result.lang == "zh"
+                else "No good answer in the knowledge base."
+            )
+            out.print(f"[yellow]{no}[/yellow] (confidence {result.confidence:.2f})")
+            return
+        for rank, hit in enumerate(result.hits, 1):
             m = hit.metadata
             where = " > ".join(x for x in (m.get("title"), m.get("section")) if x)
-            out.print(f"[bold]{rank}. {where}[/bold]  ({hit.score:.3f}, {m.get('doc_id')})")
+            terms = ", ".join(hit.explanation.matched_terms[:6])
+            out.print(f"[bold]{rank}. {where}[/bold]  ({m.get('doc_id')}; matched: {terms})")
             out.print(hit.text[:300].replace("\n", " "), highlight=False)
             out.print()
 
