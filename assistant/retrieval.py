@@ -198,6 +198,7 @@ class RetrievalEngine:
         self._idf: dict[str, float] = {}
         self._synonyms: Synonyms | None = None
         self._manifest_stamp: tuple[int, int] | None = None
+        self._collection: Any = None
         self._load_lock = threading.Lock()
         self._cal = calibration_for(self.settings.embedding_backend)
         self.faq_threshold = (
@@ -223,6 +224,7 @@ class RetrievalEngine:
             return
         with self._load_lock:
             from assistant.knowledge.bm25 import BM25Index
+            from assistant.knowledge.store import get_collection
 
             manifest, records = self.index.live()
             gen_dir = self.index.generation_dir(manifest.generation)
@@ -241,6 +243,9 @@ class RetrievalEngine:
                 df.update(set(r.tokens))
             total = len(records)
             self._idf = {t: math.log((total - n + 0.5) / (n + 0.5) + 1.0) for t, n in df.items()}
+            # Looked up once per generation: per query it would re-read the manifest and,
+            # on a Chroma server, cost an extra round trip.
+            self._collection = get_collection(self.index.client, manifest.collection)
             self._generation = manifest.generation
             self._manifest_stamp = stamp
 
@@ -305,12 +310,8 @@ class RetrievalEngine:
     def _dense(
         self, vector: list[float], where: dict[str, Any] | None, n: int
     ) -> list[tuple[int, float]]:
-        from assistant.knowledge.store import get_collection
-
-        manifest, _ = self.index.live()
-        collection = get_collection(self.index.client, manifest.collection)
-        res = collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],  # type: ignore[arg-type]
+        res = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=max(1, min(n, len(self._records))),
             where=where,
             include=["distances"],

@@ -24,12 +24,7 @@ import assistant  # noqa: E402,F401  (offline environment)
 from assistant.config import Settings  # noqa: E402
 from assistant.knowledge.index import KnowledgeIndex  # noqa: E402
 from assistant.retrieval import RetrievalEngine  # noqa: E402
-from evals.retrieval import load_cases  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from evals.retrieval import load_cases, p95  # noqa: E402
 
 
 def main() -> None:
@@ -61,9 +56,9 @@ def main() -> None:
         "queries": len(questions),
         "rounds": args.rounds,
         "cold_p50_ms": round(statistics.median(cold), 1),
-        "cold_p95_ms": round(pct(cold, 0.95), 1),
+        "cold_p95_ms": round(p95(cold), 1),
         "warm_p50_ms": round(statistics.median(warm), 1),
-        "warm_p95_ms": round(pct(warm, 0.95), 1),
+        "warm_p95_ms": round(p95(warm), 1),
         "warm_over_cold_p50": round(statistics.median(warm) / statistics.median(cold), 2),
     }
     if args.json:

@@ -137,7 +137,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
         "mrr": round(sum(1 / o.rank for o in inscope if o.rank) / n, 4),
         "ndcg@5": round(sum(o.ndcg for o in inscope) / n, 4),
         "p50_ms": round(statistics.median(o.ms for o in outcomes), 1) if outcomes else 0.0,
-        "p95_ms": round(_p95([o.ms for o in outcomes]), 1) if outcomes else 0.0,
+        "p95_ms": round(p95([o.ms for o in outcomes]), 1) if outcomes else 0.0,
     }
     if any(o.refused is not None for o in outcomes):
         refused = [o for o in outcomes if o.refused]
@@ -150,7 +150,8 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
     return out
 
 
-def _p95(values: list[float]) -> float:
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile (used by the evals and the latency benchmark)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
