@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev,st]'
+	$(PIP) install --quiet -e '.[dev,st,llm]'
 	touch $(STAMP)
 
 ## run: install, (re)index what changed, then open the search prompt

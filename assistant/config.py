@@ -126,6 +126,42 @@ class Settings(BaseSettings):
     )
     chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
 
+    # --- dialogue, sessions and leads ---------------------------------------------------
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL for sessions and leads; unset = SQLite at <data_dir>/assistant.db.",
+    )
+    max_message_chars: Annotated[int, Field(ge=100, le=100000)] = Field(
+        4000, description="Longest user message accepted; longer input gets a clear error."
+    )
+    history_turns: Annotated[int, Field(ge=0, le=100)] = Field(
+        12, description="Past turns of a session given to the LLM agent as context."
+    )
+
+    # --- LLM mode (optional) -----------------------------------------------------------
+    llm: str = Field(
+        "none",
+        description="Chat model: 'none' (grounded mode), 'openai:<model>' or 'ollama:<model>'.",
+    )
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (DeepSeek, Qwen, vLLM, Ollama's /v1)."
+    )
+    openai_api_key: str | None = Field(
+        None, description="API key for the OpenAI-compatible endpoint."
+    )
+    ollama_base_url: str | None = Field(
+        None, description="Ollama server URL for 'ollama:<model>'; unset = Ollama's default."
+    )
+    llm_timeout: Annotated[float, Field(gt=0, le=600)] = Field(
+        30.0, description="Seconds an LLM turn may take before falling back to grounded mode."
+    )
+    llm_temperature: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.1, description="Sampling temperature of the chat model."
+    )
+    llm_max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        1, description="Retries of a failed LLM call (by the model client) before falling back."
+    )
+
     # --- misc ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level for the app's own loggers.")
 
@@ -143,6 +179,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_host_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("llm")
+    @classmethod
+    def _known_llm(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() == "none" or not value:
+            return "none"
+        provider, _, model = value.partition(":")
+        if provider not in {"openai", "ollama"} or not model.strip():
+            raise ValueError(f"must be 'none', 'openai:<model>' or 'ollama:<model>', got {value!r}")
+        return f"{provider}:{model.strip()}"
 
     @field_validator("log_level")
     @classmethod
@@ -163,6 +210,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where the manifest, BM25 generations and local Chroma live."""
         return self.data_dir / "index"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Where sessions, messages and leads are stored."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.db'}"
 
     @property
     def embedding_cache_path(self) -> Path:
