@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     # --- dialogue, sessions and leads ---------------------------------------------------
     database_url: str | None = Field(
         None,
-        description="SQLAlchemy URL for sessions and leads; unset = SQLite at <data_dir>/assistant.db.",
+        description="SQLAlchemy URL of the sessions/leads DB; unset = <data_dir>/assistant.db",
     )
     max_message_chars: Annotated[int, Field(ge=100, le=100000)] = Field(
         4000, description="Longest user message accepted; longer input gets a clear error."

@@ -250,6 +250,12 @@ class RetrievalEngine:
             self._manifest_stamp = stamp
 
     @property
+    def records(self) -> list[ChunkRecord]:
+        """Every chunk of the live index generation (for citing a named clause)."""
+        self._ensure_loaded()
+        return self._records
+
+    @property
     def synonyms(self) -> Synonyms:
         if self._synonyms is None:
             path = self.settings.synonyms_file

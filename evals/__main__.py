@@ -1,4 +1,4 @@
-"""Entry point: ``python -m evals retrieval [--json] [--compare] [--set KEY=VALUE ...]``."""
+"""Entry point: ``python -m evals retrieval|dialogue|calibrate`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,20 @@ def main(argv: list[str] | None = None) -> int:
         help="override a setting for this run, e.g. --set chunk_size=300 --set fusion=weighted",
     )
     ret.add_argument("--cases", action="store_true", help="print every case's outcome")
+    dia = sub.add_parser("dialogue", help="scripted conversations through Assistant.chat")
+    dia.add_argument("--json", action="store_true", help="print one JSON object")
+    dia.add_argument("--cases", action="store_true", help="print every failing turn")
+    dia.add_argument(
+        "--golden", default=None, help="conversation file (default: golden/dialogue.yaml)"
+    )
     cal = sub.add_parser("calibrate", help="fit the retrieval confidence on the golden set")
     cal.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
     args = parser.parse_args(argv)
 
+    if args.suite == "dialogue":
+        from evals.dialogue import run_cli as dialogue
+
+        return dialogue(args)
     if args.suite == "calibrate":
         from evals.calibrate import run_cli as calibrate
 

@@ -125,3 +125,27 @@ def small_corpus(tmp_path: Path) -> Path:
     write_doc(kb, "guides/dso.en.md", GUIDE_EN)
     write_doc(kb, "faq/faq.zh.md", FAQ_ZH)
     return kb
+
+
+@pytest.fixture(scope="session")
+def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shipped knowledge/ folder indexed once per run with the default e5 backend.
+
+    Reuses the developer's embedding cache when there is one (CI starts empty and pays the
+    full ingest once). Tests that need a database give themselves their own
+    ``database_url``; nothing here writes outside the temp folder.
+    """
+    from assistant.knowledge.index import KnowledgeIndex
+
+    data = tmp_path_factory.mktemp("full-e5")
+    local_cache = PROJECT_ROOT / "data" / "cache" / "embeddings"
+    settings = Settings(
+        knowledge_dir=PROJECT_ROOT / "knowledge",
+        data_dir=data,
+        embedding_cache_dir=local_cache if local_cache.exists() else data / "cache",
+        database_url=f"sqlite:///{data / 'shared.db'}",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    report = KnowledgeIndex(settings).sync()
+    assert report.ok, report.failed
+    return settings

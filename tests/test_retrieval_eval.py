@@ -6,31 +6,16 @@ refusing too little or too much, or hybrid no longer beating its components).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import Settings
 from evals.retrieval import load_cases, run
 
 
 @pytest.fixture(scope="module")
-def eval_result(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    data = tmp_path_factory.mktemp("eval-data")
-    settings = Settings(
-        knowledge_dir=PROJECT_ROOT / "knowledge",
-        data_dir=data,
-        # Reuse the developer's embedding cache when there is one; CI starts empty.
-        embedding_cache_dir=_shared_cache(data),
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    result, _ = run(settings, load_cases(), compare=False)
+def eval_result(full_settings: Settings) -> dict:
+    result, _ = run(full_settings, load_cases(), compare=False)
     return result
-
-
-def _shared_cache(data: Path) -> Path:
-    local = PROJECT_ROOT / "data" / "cache" / "embeddings"
-    return local if local.exists() else data / "cache"
 
 
 def test_golden_set_has_the_required_shape() -> None:

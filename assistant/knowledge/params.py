@@ -32,6 +32,16 @@ class Bilingual(_Strict):
     en: str = Field(min_length=1)
 
 
+Alias = Annotated[str, Field(min_length=1)]
+
+
+class Aliases(_Strict):
+    """Everyday words for a document or an industry, per language (free-text matching)."""
+
+    zh: list[Alias] = Field(default_factory=list)
+    en: list[Alias] = Field(default_factory=list)
+
+
 # --- policy.yaml ------------------------------------------------------------------------
 
 
@@ -67,10 +77,55 @@ class CauseOfLoss(Bilingual):
     clause: PosInt
 
 
+class ClaimDocument(Bilingual):
+    # The id is what tools and stored checklists refer to, so it must stay stable and unique.
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    clause: PosInt | None = None
+    aliases: Aliases = Field(default_factory=Aliases)
+
+
 class Documents(_Strict):
-    common: list[Bilingual] = Field(min_length=1)
-    insolvency: list[Bilingual] = Field(min_length=1)
-    protracted_default: list[Bilingual] = Field(min_length=1)
+    common: list[ClaimDocument] = Field(min_length=1)
+    insolvency: list[ClaimDocument] = Field(min_length=1)
+    protracted_default: list[ClaimDocument] = Field(min_length=1)
+    dispute: list[ClaimDocument] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Documents:
+        seen: set[str] = set()
+        for name in type(self).model_fields:
+            for doc in getattr(self, name):
+                if doc.id in seen:
+                    raise ValueError(f"document id '{doc.id}' is used twice (in {name})")
+                seen.add(doc.id)
+        return self
+
+
+class ClauseNumbers(_Strict):
+    """Article numbers of the sample wording that the tools cite."""
+
+    cover_conditions: PosInt
+    insolvency_event: PosInt
+    protracted_default: PosInt
+    disputed_receivables: PosInt
+    max_credit_period: PosInt
+    minimum_premium: PosInt
+    credit_check_fee: PosInt
+    indemnity_pct: PosInt
+    loss_amount: PosInt
+    overdue_notification: PosInt
+    after_overdue: PosInt
+    waiting_period: PosInt
+    claim_deadline: PosInt
+    claim_documents: PosInt
+    insolvency_documents: PosInt
+    default_documents: PosInt
+    claim_payment: PosInt
+    dispute_precedent: PosInt
+
+
+class Reminders(_Strict):
+    deadline_warning_days: Annotated[int, Field(ge=0, le=365)]
 
 
 class PolicyParams(_Strict):
@@ -95,6 +150,8 @@ class PolicyParams(_Strict):
     adverse_info_report_working_days: PosInt
     causes_of_loss: dict[str, CauseOfLoss] = Field(min_length=1)
     documents: Documents
+    clauses: ClauseNumbers
+    reminders: Reminders
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyParams:
@@ -116,6 +173,10 @@ class PolicyParams(_Strict):
 class Industry(Bilingual):
     min_pct: Annotated[float, Field(gt=0, le=10)]
     max_pct: Annotated[float, Field(gt=0, le=10)]
+    aliases: Aliases = Field(default_factory=Aliases)
+    # A way of doing business (trading, services) rather than goods: matched only when no
+    # goods industry matches, so "钢材贸易" rates as steel.
+    generic: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> Industry:
@@ -152,12 +213,35 @@ class Factors(_Strict):
         return self
 
 
+class RatingDefaults(_Strict):
+    """Values assumed for inputs the customer did not give."""
+
+    avg_credit_days: Annotated[int, Field(ge=0, le=720)]
+    buyer_count: PosInt
+    largest_buyer_share_pct: Pct
+    bad_debt_ratio_pct: Annotated[float, Field(ge=0, le=100)]
+
+
+FALLBACK_INDUSTRY = "other"
+
+
 class RatingParams(_Strict):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     minimum_premium: Annotated[float, Field(ge=0)]
     credit_check_fee_per_buyer: Annotated[float, Field(ge=0)]
     industries: dict[str, Industry] = Field(min_length=1)
+    defaults: RatingDefaults
+    concentration_warning_pct: Pct
+    disclaimer: Bilingual
     factors: Factors
+
+    @model_validator(mode="after")
+    def _has_fallback(self) -> RatingParams:
+        if FALLBACK_INDUSTRY not in self.industries:
+            raise ValueError(
+                f"industries must include '{FALLBACK_INDUSTRY}' (used for unrecognised text)"
+            )
+        return self
 
 
 # --- synonyms.yaml ----------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Dialogue: intents, slot filling and replies for the advisory chat."""

@@ -1,0 +1,270 @@
+"""Knowledge answers that say only what the knowledge base says.
+
+Grounded mode never writes new claims. An answer is either a curated FAQ answer (when the
+question matches a FAQ question closely) or sentences lifted verbatim from the best
+passages, each ending with the [n] of its source. Low retrieval confidence says so plainly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.knowledge.chunking import clause_number
+from assistant.models import Citation
+from assistant.retrieval import Hit, RetrievalEngine, RetrievalResult
+
+_BASIS_RE = re.compile(r"^\s*(?:依据|Basis)\s*[:：]\s*(\S+)\s+(.+?)\s*$", re.MULTILINE | re.I)
+_SENT_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|$)|[^.\n]+(?:\.(?=\s|$)|$)")
+_STOP = set(
+    [
+        "的",
+        "了",
+        "是",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "我",
+        "你",
+        "我们",
+        "你们",
+        "他",
+        "她",
+        "它",
+        "这",
+        "那",
+        "有",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "就",
+        "都",
+        "也",
+        "还",
+        "要",
+        "会",
+        "能",
+        "可以",
+        "怎么",
+        "如何",
+        "什么",
+        "多少",
+        "哪些",
+        "一个",
+    ]
+)
+_STOP_EN = set(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "be",
+        "do",
+        "does",
+        "did",
+        "i",
+        "we",
+        "you",
+        "my",
+        "our",
+        "your",
+        "it",
+        "this",
+        "that",
+        "what",
+        "how",
+        "when",
+        "which",
+        "who",
+        "can",
+        "will",
+        "would",
+        "should",
+        "with",
+        "and",
+        "or",
+    ]
+)
+
+
+@dataclass
+class KnowledgeAnswer:
+    body: str
+    citations: list[Citation]
+    result: RetrievalResult
+    kind: str  # "faq" | "extractive" | "none"
+    passages: list[Hit] = field(default_factory=list)
+
+
+def snippet(text: str, limit: int = 220) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def citation_for(n: int, hit: Hit) -> Citation:
+    m = hit.metadata
+    return Citation(
+        n=n,
+        doc_id=str(m.get("doc_id", "")),
+        title=str(m.get("title", "")),
+        section=str(m.get("section", "")),
+        clause=str(m.get("clause", "")),
+        snippet=snippet(_body_of(hit)),
+        source=str(m.get("source", "")),
+        score=round(float(hit.score), 4),
+    )
+
+
+def _body_of(hit: Hit) -> str:
+    """Chunk text without its heading line and the FAQ 'basis' line."""
+    lines = hit.text.split("\n")
+    section_leaf = str(hit.metadata.get("section", "")).split(" > ")[-1]
+    if lines and section_leaf and lines[0].strip() == section_leaf.strip():
+        lines = lines[1:]
+    text = "\n".join(lines)
+    return _BASIS_RE.sub("", text).strip()
+
+
+def _tokens(engine: RetrievalEngine, text: str) -> set[str]:
+    toks = engine.index.tokenizer.tokens(text)
+    return {
+        t
+        for t in toks
+        if t.strip() and t not in _STOP and t.lower() not in _STOP_EN and not t.isdigit()
+    }
+
+
+_SPLIT = re.compile(r"(?<=[。！？!?；;])|(?<=[.])\s+(?=[A-Z0-9\"“(])")
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of a passage, without table rows, headings or list markers."""
+    out = []
+    for para in text.split("\n"):
+        para = para.replace("**", "").replace("__", "").strip()
+        if not para or para.startswith(("|", "#", "---")):
+            continue
+        para = re.sub(r"^([-*•]|\d+[.、)]|[（(][一二三四五六七八九十\d]+[)）])\s*", "", para)
+        for piece in _SPLIT.split(para):
+            piece = piece.strip()
+            if len(piece) < 6:
+                continue
+            if piece.count("“") != piece.count("”") or piece.count('"') % 2:
+                continue  # a quotation cut in half reads as our own claim
+            out.append(piece)
+    return out
+
+
+class Answerer:
+    """Builds grounded knowledge answers from a retrieval engine."""
+
+    def __init__(self, engine: RetrievalEngine) -> None:
+        self.engine = engine
+
+    def clause_hit(self, doc_id: str, clause_no: int) -> Hit | None:
+        """The chunk holding a policy clause, for citing a clause a tool or FAQ names."""
+        for rec in self.engine.records:
+            m = rec.metadata
+            if m.get("doc_id") == doc_id and int(m.get("clause_no", -1)) == clause_no:
+                from assistant.retrieval import Explanation
+
+                exp = Explanation([], 0.0, None, 0.0, None, 0.0, 0)
+                return Hit(rec.id, rec.text, dict(m), 1.0, exp)
+        return None
+
+    def answer(self, query: str, lang: str, *, k: int = 5) -> KnowledgeAnswer:
+        result = self.engine.search(query, k, lang=None)
+        if result.no_good_answer or not result.hits:
+            return KnowledgeAnswer("", [], result, "none")
+        hits = [h for h in result.hits if h.metadata.get("lang") == lang] or result.hits
+        top = hits[0]
+        if top.metadata.get("doc_type") == "faq":
+            # A curated answer ranked first answers better than stitched sentences.
+            return self._faq(top, result)
+        return self._extractive(query, hits, result)
+
+    def _faq(self, hit: Hit, result: RetrievalResult) -> KnowledgeAnswer:
+        citations = [citation_for(1, hit)]
+        paras = [p.strip() for p in _body_of(hit).split("\n") if p.strip()]
+        body = "\n\n".join(f"{p} [1]" for p in paras)
+        basis = _BASIS_RE.search(hit.text)
+        if basis:
+            no = clause_number(basis.group(2))
+            ref = self.clause_hit(basis.group(1), no) if no > 0 else None
+            if ref is not None:
+                citations.append(citation_for(2, ref))
+                label = ref.metadata.get("clause") or ref.metadata.get("section")
+                word = "依据：" if hit.metadata.get("lang") == "zh" else "Basis: "
+                body += f"\n\n{word}{label} [2]"
+        return KnowledgeAnswer(body, citations, result, "faq", [hit])
+
+    def _extractive(self, query: str, hits: list[Hit], result: RetrievalResult) -> KnowledgeAnswer:
+        """The best run of sentences from the top passage, plus the best sentence of the
+        next two when they add something; every line carries its source's [n]."""
+        q = _tokens(self.engine, query)
+
+        def score(sentence: str) -> float:
+            toks = _tokens(self.engine, sentence)
+            return len(q & toks) / math.sqrt(len(toks) + 1)
+
+        picked: list[tuple[int, str]] = []
+        top = _sentences(_body_of(hits[0]))
+        if top:
+            scores = [score(x) for x in top]
+            best = max(range(len(top)), key=lambda i: (scores[i], -i))
+            picked += [(0, x) for x in top[best : best + 3]]
+        for hi, hit in enumerate(hits[1:3], 1):
+            sents = _sentences(_body_of(hit))
+            if not sents:
+                continue
+            sc, sentence = max((score(x), x) for x in sents)
+            seen = {x for _, x in picked}
+            if sc >= 0.45 and all(_overlap(sentence, x) < 0.6 for x in seen):
+                picked.append((hi, sentence))
+        numbers: dict[int, int] = {}
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for hi, sentence in picked:
+            if hi not in numbers:
+                numbers[hi] = len(numbers) + 1
+                citations.append(citation_for(numbers[hi], hits[hi]))
+            lines.append(f"- {sentence} [{numbers[hi]}]")
+        return KnowledgeAnswer(
+            "\n".join(lines), citations, result, "extractive", [hits[i] for i in numbers]
+        )
+
+
+def _overlap(a: str, b: str) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / max(1, min(len(sa), len(sb)))
+
+
+def cited_numbers(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d{1,2})\]", text)}
+
+
+def as_plain(result: RetrievalResult) -> list[dict[str, Any]]:
+    """Retrieval hits as plain data (tool results, logs)."""
+    return [
+        {
+            "id": h.id,
+            "doc_id": h.metadata.get("doc_id"),
+            "title": h.metadata.get("title"),
+            "section": h.metadata.get("section"),
+            "clause": h.metadata.get("clause"),
+            "score": round(float(h.score), 4),
+        }
+        for h in result.hits
+    ]

@@ -1,0 +1,373 @@
+"""The forms grounded mode fills over several turns, one per tool.
+
+A form lists its fields (with the cue words that bind a number to them), which fields are
+required before the tool runs, and the order in which missing ones are asked, at most two
+per turn. Field names equal the tool input names, so a filled form is the tool's input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.dialogue.slots import SlotSpec
+
+MONEY_SALES = (
+    r"销售|营收|营业|流水|赊销|收入|年销|出货|货值|做了|一年做|规模|sales|turnover|revenue|sell"
+)
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str  # the tool
+    slots: list[SlotSpec]
+    required: list[str]
+
+    def missing(self, filled: dict[str, object]) -> list[str]:
+        return [n for n in self.required if filled.get(n) in (None, "", [])]
+
+    def kind(self, slot: str) -> str:
+        return next(s.kind for s in self.slots if s.name == slot)
+
+
+QUOTE = Form(
+    "estimate_premium",
+    [
+        SlotSpec(
+            "bad_debt_losses_3y",
+            "money",
+            r"坏账|损失|没收回|收不回|烂账|呆账|核销|bad debts?|loss(es)?|written off|write-?offs?",
+        ),
+        SlotSpec("annual_credit_sales", "money", MONEY_SALES, default=True),
+        SlotSpec(
+            "max_credit_days",
+            "days",
+            r"最长|最多|最久|给到|放到|个别|有些|有的|部分|\bmax|maximum|longest|up to|some (buyers|customers)|a few",
+        ),
+        SlotSpec(
+            "avg_credit_days",
+            "days",
+            r"账期|月结|赊销期|付款期|信用期|回款期|结算期|一般|平均|通常|terms|\bnet\b|credit period|"
+            r"payment period|pay (in|within|after)|average|usually|typically",
+            default=True,
+        ),
+        SlotSpec(
+            "buyer_count", "count", r"客户|买家|买方|下游|经销商|buyers?|customers?", default=True
+        ),
+        SlotSpec(
+            "indemnity_pct",
+            "pct",
+            r"赔偿比例|赔付比例|赔付|赔偿|保障比例|保障|保\s*\d|indemnity|\bcover(ed)?\b|coverage",
+        ),
+        SlotSpec(
+            "credit_share_pct",
+            "pct",
+            r"赊销[^，,。\d]{0,4}(占|是|有|大概|约)|(on credit|credit sales?)[^,.\d]{0,12}",
+        ),
+        SlotSpec(
+            "largest_buyer_share_pct",
+            "pct",
+            r"最大|最多|大客户|占比|占|集中|第一大|largest|biggest|top|share|accounts? for",
+            default=True,
+        ),
+    ],
+    required=["annual_credit_sales", "industry", "avg_credit_days"],
+)
+
+
+def claim_form(cause: str | None) -> Form:
+    """Dates bind by cue; an un-cued date is the event date for insolvency, else the due date."""
+    insolvency = cause == "insolvency"
+    return Form(
+        "claim_checklist",
+        [
+            SlotSpec(
+                "judgment_on",
+                "date",
+                r"判决|裁决|仲裁|判了|调解书|生效|judg(e)?ment|award|ruling|court decision",
+            ),
+            SlotSpec(
+                "reported_on",
+                "date",
+                r"申报|报了|报的|报过|通知(了|过)?保险|reported|notified|filed the overdue",
+            ),
+            SlotSpec(
+                "aware_on",
+                "date",
+                r"得知|知道|听说|获悉|宣告|宣布|破产|倒闭|清算|跑路|learned|heard|found out|"
+                r"bankrupt|insolvent|declared|liquidat",
+                default=insolvency,
+            ),
+            SlotSpec(
+                "due_date",
+                "date",
+                r"到期|应付|付款日|账期到|该付|该还|发票日|due|payable|should have paid",
+                default=not insolvency,
+            ),
+            SlotSpec(
+                "amount",
+                "money",
+                r"欠|金额|货款|损失|未付|没付|尾款|owe|owed|owes|amount|unpaid|outstanding|invoice",
+                default=True,
+            ),
+        ],
+        required=["cause"],
+    )
+
+
+CALCULATORS: dict[str, Form] = {
+    "dso": Form(
+        "dso",
+        [
+            SlotSpec(
+                "receivables",
+                "money",
+                r"应收|应收账款|欠款余额|未收|receivables?|outstanding|owed to us",
+                default=True,
+            ),
+            SlotSpec("credit_sales", "money", MONEY_SALES),
+            SlotSpec("credit_terms_days", "days", r"账期|月结|信用期|terms|\bnet\b"),
+            SlotSpec(
+                "period_days", "days", r"期间|统计期|周期|过去|period|over (the )?(last|past)"
+            ),
+        ],
+        required=["receivables", "credit_sales"],
+    ),
+    "liquidity": Form(
+        "liquidity",
+        [
+            SlotSpec(
+                "current_liabilities",
+                "money",
+                r"流动负债|短期负债|短期借款|current liabilities|short-term liabilities",
+            ),
+            SlotSpec("current_assets", "money", r"流动资产|current assets"),
+            SlotSpec(
+                "marketable_securities",
+                "money",
+                r"理财|基金|货币基金|有价证券|短期投资|交易性金融|marketable|securities|investments|"
+                r"money market",
+            ),
+            SlotSpec(
+                "cash", "money", r"现金|货币资金|银行存款|存款|账上|cash|in the bank", default=True
+            ),
+        ],
+        required=["cash", "current_liabilities"],
+    ),
+    "recovery_sales": Form(
+        "recovery_sales",
+        [
+            SlotSpec(
+                "bad_debt",
+                "money",
+                r"坏账|损失|收不回|烂账|bad debt|loss|written off",
+                default=True,
+            ),
+            SlotSpec("margin_pct", "pct", r"毛利|利润|净利|利润率|margin|profit", default=True),
+        ],
+        required=["bad_debt", "margin_pct"],
+    ),
+    "payment_plan": Form(
+        "payment_plan",
+        [
+            SlotSpec(
+                "original_due_date",
+                "date",
+                r"原|到期|应付|原定|本来|该付|originally|due|was due",
+            ),
+            SlotSpec(
+                "first_date",
+                "date",
+                r"第一期|首期|首付|第一笔|开始|起|从|first|starting|start|from|beginning",
+                default=True,
+            ),
+            SlotSpec("amount", "money", r"欠|共|总|合计|金额|货款|owe|total|amount", default=True),
+            SlotSpec("instalments", "instalments", r"", default=True),
+            SlotSpec("interval_days", "interval", r"", default=True),
+        ],
+        required=["amount", "instalments", "first_date", "original_due_date"],
+    ),
+}
+
+CALC_CUES: dict[str, re.Pattern[str]] = {
+    "dso": re.compile(
+        r"(?<![A-Za-z])DSO(?![A-Za-z])|周转天数|周转期|回款天数|days sales outstanding", re.I
+    ),
+    "liquidity": re.compile(
+        r"现金比率|流动比率|速动比率|偿债|cash ratio|current ratio|quick ratio|liquidity", re.I
+    ),
+    "recovery_sales": re.compile(
+        r"多卖|多做|卖多少|补回|赚回|弥补|补上|多少销售|recover|make up|earn back|"
+        r"(make|earn|win) (it|that|this|the loss|the money) back|extra (revenue|sales)|"
+        r"cover the (loss|bad debt)",
+        re.I,
+    ),
+    "payment_plan": re.compile(
+        r"分期|分.{0,2}期|还款计划|付款计划|分批|分几次|payment plan|instal+ment|repayment|schedule",
+        re.I,
+    ),
+}
+
+
+def calculator_kind(text: str) -> str | None:
+    for name, pattern in CALC_CUES.items():
+        if pattern.search(text):
+            return name
+    return None
+
+
+# --- named entities ---------------------------------------------------------------------
+
+CAUSES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "dispute",
+        re.compile(
+            r"纠纷|争议|异议|质量问题|质量不行|质量差|不认账|拒收|退货|扯皮|货有问题|规格不对|货不对|"
+            r"不合格|次品|瑕疵|短少|数量不对|拒付|拒绝付款|官司|打官司|起诉|仲裁|判决|"
+            r"dispute|disputed|quality (issue|problem|complaint)|rejects? the goods|contests?|"
+            r"wrong (colou?r|size|spec|goods|item)|defect|damaged|faulty|refus\w* to pay|lawsuit|sued",
+            re.I,
+        ),
+    ),
+    (
+        "insolvency",
+        re.compile(
+            r"破产|倒闭|清算|跑路|失联|资不抵债|无力偿|被执行|重整|关门|注销|"
+            r"insolven|bankrupt|liquidat|went bust|went under|administration|receivership|closed down",
+            re.I,
+        ),
+    ),
+    (
+        "protracted_default",
+        re.compile(
+            r"拖欠|拖着|拖了|不付|不给钱|不还|没付|没给|未付|逾期|欠款|欠钱|赖账|老赖|催不回|收不回|"
+            r"late|overdue|not paid|hasn'?t paid|won'?t pay|unpaid|past due|default",
+            re.I,
+        ),
+    ),
+]
+
+
+_NEGATED = re.compile(
+    r"(没有?|未|并未|不是|也没|并没有?|不存在|no|not|isn'?t|wasn'?t|hasn'?t)\s*(说|提|有|gone|been)?\s*"
+    r"(破产|倒闭|跑路|货有问题|质量问题|纠纷|争议|异议|dispute|bankrupt|insolvent|quality (issue|problem))",
+    re.I,
+)
+
+
+def detect_cause(text: str) -> str | None:
+    """The cause of loss a message describes; negated mentions ("没破产") do not count."""
+    text = _NEGATED.sub(" ", text)
+    for cause, pattern in CAUSES:
+        if pattern.search(text):
+            return cause
+    return None
+
+
+# Bare answers to "which cause?": "破产", "拖欠", "纠纷", "1"/"2"/"3" are handled by detect_cause.
+
+PHONE_CANDIDATE = re.compile(
+    r"(?:\+?86[\s-]?|0086[\s-]?)?"
+    r"(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s)）-]?\s?\d{3,4}[\s-]?\d{4}|"
+    r"[(（]0\d{2,3}[)）]\s?\d{3,4}[\s-]?\d{4})"
+)
+LOOSE_PHONE = re.compile(r"(?<![\d.])\+?\d[\d\s-]{6,18}\d(?![\d.])")
+
+_NAME_PATTERNS = [
+    re.compile(r"(?:我姓|免贵姓)\s*([\u4e00-\u9fa5])(?:[，,。\s]|$|电话|手机)"),
+    re.compile(
+        r"(?:我是|我叫|叫我|称呼|姓名|联系人|名字)[:：是\s]*"
+        r"([\u4e00-\u9fa5]{2,4}?(?:先生|女士|小姐|总|经理)?|[\u4e00-\u9fa5](?:先生|女士|小姐|总|经理))"
+        r"(?=[，,。\s]|电话|手机|$)"
+    ),
+    re.compile(
+        r"\b(?:my name is|my name's|name's|name is|i am|i'm|this is|call me|name[:：])\s+"
+        r"([A-Z][a-zA-Z]+(?: [A-Z][a-zA-Z]+)?)",
+        re.I,
+    ),
+]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
+    "覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符"
+    "舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司"
+    "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇"
+)
+_SURNAME_ONLY = re.compile(r"(?:我姓|免贵姓)\s*([\u4e00-\u9fa5])")
+_NOT_NAMES = {"老板", "客户", "公司", "一家", "工厂", "外贸", "销售", "财务", "做", "想", "要"}
+_BARE_NAME = re.compile(r"^\s*([\u4e00-\u9fa5]{2,4}|[A-Z][a-z]+ [A-Z][a-z]+)\s*[，,、:：]?\s*$")
+_COMPANY_RE = re.compile(
+    r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,30}?"
+    r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|厂))|"
+    r"\b(?:company|from|at|with)\s+([A-Z][\w&.\- ]{1,40}?(?:Co\.?|Ltd\.?|Inc\.?|Limited|Group|Company))",
+)
+
+
+def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str | None:
+    """A contact name: '我叫王建国', '免贵姓李', 'name's Lisa Wu', or a bare name beside
+    the phone number ('张敏 15000001111')."""
+    for pattern in _NAME_PATTERNS:
+        m = pattern.search(text)
+        if m:
+            name = m.group(1).strip()
+            if name and name not in _NOT_NAMES and "公司" not in name:
+                return name
+    m2 = _SURNAME_ONLY.search(text)
+    if m2:
+        return m2.group(1)
+    if phone_span is not None:
+        rest = (text[: phone_span[0]] + " " + text[phone_span[1] :]).strip(" ，,。.、")
+        rest = re.sub(r"(电话|手机|号码|手机号)[:：是]?", "", rest).strip(" ，,。.、")
+        bare = _BARE_NAME.match(rest)
+        if bare and bare.group(1) not in _NOT_NAMES:
+            return bare.group(1)
+        # "安排个人联系我吧，刘洋，电话138...": the segment right before the number.
+        before = re.sub(r"(电话|手机|号码|手机号)[:：是]?\s*$", "", text[: phone_span[0]])
+        segment = re.split(r"[，,。、\s]+", before.strip(" ，,。、"))[-1]
+        if re.fullmatch(r"[\u4e00-\u9fa5]{2,3}", segment) and segment[0] in SURNAMES:
+            return segment
+    return None
+
+
+def extract_company(text: str) -> str | None:
+    m = _COMPANY_RE.search(text)
+    if not m:
+        return None
+    name = (m.group(1) or m.group(2) or "").strip()
+    name = re.split(r"公司(?:名字?)?(?:是|叫)|我们是|我们在|我在|来自|是", name)[-1]
+    return name if len(name) > 2 else None
+
+
+_NEED_WORDS = [
+    ("claims", re.compile(r"理赔|索赔|赔付|破产|拖欠|纠纷|claim|bankrupt|insolven|dispute", re.I)),
+    (
+        "receivables",
+        re.compile(
+            r"应收|催收|回款|DSO|账期管理|现金比率|坏账|收款|collect|receivabl|cash ratio", re.I
+        ),
+    ),
+    (
+        "credit_insurance",
+        re.compile(r"保费|投保|信用险|信保|报价|premium|quote|policy|cover", re.I),
+    ),
+]
+
+
+def infer_need(last_tool: str | None, conversation: str) -> str:
+    """The lead form's 您的需求, from the last tool used or the conversation's words."""
+    if last_tool in NEED_BY_CONTEXT:
+        return NEED_BY_CONTEXT[last_tool]
+    for need, pattern in _NEED_WORDS:
+        if pattern.search(conversation):
+            return need
+    return "credit_insurance"
+
+
+NEED_BY_CONTEXT = {
+    "estimate_premium": "credit_insurance",
+    "claim_checklist": "claims",
+    "dso": "receivables",
+    "liquidity": "receivables",
+    "recovery_sales": "receivables",
+    "payment_plan": "receivables",
+}

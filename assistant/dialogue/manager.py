@@ -1,0 +1,632 @@
+"""Grounded mode: a deterministic dialogue manager over the knowledge base and the tools.
+
+Each turn is routed (``intents``), then either answered from the knowledge base
+(``answer``) or used to fill the form of a tool (``forms``/``slots``) until the tool can
+run. The state that survives between turns is a plain JSON dict (stored per session):
+
+- ``active``: the form waiting for an answer, or None;
+- ``asked``: the fields the last reply asked for;
+- ``slots``: the values gathered per form, kept after the tool ran so that a correction
+  ("不对，是3000万") re-runs it;
+- ``last_tool``, ``calc``, ``lead``.
+
+Nothing here invents content: knowledge replies quote the knowledge base with [n]
+citations, tool replies lay out tool results, everything else is fixed locale text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from assistant.dialogue import forms, parsing, render, slots
+from assistant.dialogue.answer import Answerer, citation_for
+from assistant.dialogue.intents import IntentRouter
+from assistant.i18n import items, t
+from assistant.models import Citation, ToolCall
+from assistant.tools import leads, premium
+from assistant.tools.claims import Cause, match_documents
+from assistant.tools.registry import Toolbox
+
+log = logging.getLogger(__name__)
+
+_QUESTION = re.compile(
+    r"[?？]|吗|呢|怎么|如何|什么|为什么|为啥|哪些|哪个|是否|能否|可不可以|会不会|有没有|"
+    r"\b(how|what|why|when|which|who|can|could|does|do|is|are|should|will|would)\b",
+    re.IGNORECASE,
+)
+_CORRECTION = re.compile(
+    r"不对|错了|改成|改为|改一下|更正|应该是|其实是|我说错|重新算|换成|"
+    r"\b(actually|correction|make it|change (it|that)|i meant|sorry,? it'?s|should be|instead)\b",
+    re.IGNORECASE,
+)
+_NO_BAD_DEBT = re.compile(
+    r"(零|没有?|无|从没有?过?)\s*(出过|发生过?|有过)?\s*坏账|坏账\s*(为零|是零|为0|是0|没有|几乎没有)|"
+    r"\b(no|zero|never had any|never had)\s+bad debts?",
+    re.I,
+)
+_DOMAIN = re.compile(
+    r"信用|保险|信保|应收|账|赊销|买家|买方|坏账|credit|insur|receivabl|buyer|invoice", re.I
+)
+
+
+@dataclass
+class Turn:
+    """What grounded mode produced for one user message."""
+
+    answer: str
+    intent: str
+    citations: list[Citation] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    handoff: bool = False
+    lead_id: str | None = None
+    refusal: bool = False
+    asked: list[str] = field(default_factory=list)
+
+
+def _as_cause(value: Any) -> Cause:
+    return (
+        value if value in ("insolvency", "protracted_default", "dispute") else "protracted_default"
+    )
+
+
+def _basis_line(cites: list[Citation], lang: str) -> str:
+    """'依据示例条款：第二十条 [1]、第二十二条 [2]' under a tool reply."""
+    if not cites:
+        return ""
+    sep, colon = ("、", "：") if lang == "zh" else (", ", ": ")
+    return f"\n\n{t(lang, 'claim.basis')}{colon}" + sep.join(f"{c.clause} [{c.n}]" for c in cites)
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+
+
+class DialogueManager:
+    def __init__(self, toolbox: Toolbox, answerer: Answerer, router: IntentRouter) -> None:
+        self.tools = toolbox
+        self.answerer = answerer
+        self.router = router
+
+    # -- entry ----------------------------------------------------------------------------
+
+    def handle(
+        self,
+        text: str,
+        state: dict[str, Any],
+        *,
+        lang: str,
+        today: date,
+        session_id: str,
+        transcript: list[dict[str, Any]],
+        channel: str = "api",
+    ) -> Turn:
+        text = parsing.normalize_text(text)
+        state.setdefault("slots", {})
+        active = state.get("active")
+        has_phone = bool(forms.PHONE_CANDIDATE.search(text))
+        route = self.router.classify(
+            text, has_phone=has_phone, evidence=self._evidence(text, today)
+        )
+        intent = route.intent
+
+        continuing = self._continues(text, state, intent, route.via, today)
+        if continuing:
+            intent = continuing
+        elif (
+            intent in ("knowledge", "oos", "chitchat")
+            and active == "lead"
+            and (forms.LOOSE_PHONE.search(text) or forms.extract_name(text))
+        ):
+            intent = "lead"
+
+        log.debug("route %s via %s cues=%s (active=%s)", intent, route.via, route.cues, active)
+        if intent == "injection":
+            return self._fixed("injection", lang, refusal=True)
+        if intent in ("greeting", "thanks", "help", "chitchat"):
+            turn = self._fixed(intent, lang)
+            if intent == "help":
+                turn.suggestions = items(lang, "suggest.default")
+            return turn
+        if intent == "quote" or intent == "estimate_premium":
+            return self._quote(text, state, lang, today)
+        if intent in ("claim", "claim_checklist"):
+            return self._claim(text, state, lang, today)
+        if intent in ("calculator", *forms.CALCULATORS):
+            return self._calculator(text, state, lang, today, intent)
+        if intent == "lead":
+            return self._lead(text, state, lang, session_id, transcript, channel)
+        if intent == "oos":
+            return self._oos(text, state, lang)
+        return self._knowledge(text, state, lang)
+
+    def _evidence(self, text: str, today: date) -> dict[str, int]:
+        """How many fields of each form this message fills (see ``IntentRouter.classify``)."""
+        quote = slots.extract(text, forms.QUOTE.slots, today=today)
+        industry = premium.resolve_industry(text, self.tools.rating)
+        n_quote = len(quote) + (1 if industry else 0) if "annual_credit_sales" in quote else 0
+        cause = forms.detect_cause(text)
+        n_claim = 0
+        if cause:
+            claim = slots.extract(text, forms.claim_form(cause).slots, today=today)
+            n_claim = 1 + len(claim)
+        kind = forms.calculator_kind(text)
+        n_calc = 0
+        if kind:
+            n_calc = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
+        return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
+
+    def _continues(
+        self, text: str, state: dict[str, Any], intent: str, via: str, today: date
+    ) -> str | None:
+        """Is this message an answer to the open form (or a correction of the last one)?"""
+        active = state.get("active")
+        target = active
+        if intent not in ("knowledge", "oos", "chitchat") and via == "rule":
+            # An explicit new request wins, unless it is the same kind as the open form.
+            same = {
+                "quote": "estimate_premium",
+                "claim": "claim_checklist",
+            }.get(intent)
+            if same and same == active:
+                return active
+            if intent == "calculator" and active in forms.CALCULATORS:
+                kind = forms.calculator_kind(text)
+                return active if kind in (None, active) else None
+            return None
+        correction = bool(_CORRECTION.search(text))
+        if target is None and (correction or not is_question(text)):
+            # "不对，是3000万" or "补充下，客户大概15家": more for the tool that just ran.
+            target = state.get("last_tool")
+        if target is None or target == "lead":
+            return None
+        if is_question(text) and not correction and not self._answers_asked(text, state, today):
+            return None
+        if self._fills(target, text, state, today):
+            return target
+        return None
+
+    def _answers_asked(self, text: str, state: dict[str, Any], today: date) -> bool:
+        asked = state.get("asked") or []
+        active = state.get("active")
+        if not asked or not active:
+            return False
+        return self._fills(active, text, state, today)
+
+    def _fills(self, form_name: str, text: str, state: dict[str, Any], today: date) -> bool:
+        asked = state.get("asked") or []
+        if form_name == "estimate_premium":
+            if premium.resolve_industry(text, self.tools.rating):
+                return True
+            spec = forms.QUOTE
+        elif form_name == "claim_checklist":
+            if forms.detect_cause(text) or slots.overdue_due_date(text, today):
+                return True
+            if slots.reported_flag(text) is not None:
+                return True
+            cause = state["slots"].get("claim_checklist", {}).get("cause")
+            if match_documents([text], self.tools.policy, _as_cause(cause)):
+                return True
+            spec = forms.claim_form(state["slots"].get("claim_checklist", {}).get("cause"))
+        elif form_name in forms.CALCULATORS:
+            spec = forms.CALCULATORS[form_name]
+        else:
+            return False
+        if slots.extract(text, spec.slots, today=today, asked=asked):
+            return True
+        for name in asked:
+            kind = spec.kind(name) if any(s.name == name for s in spec.slots) else None
+            if kind and slots.bare_value(text, kind, today) is not None:
+                return True
+        return False
+
+    # -- fixed replies ----------------------------------------------------------------------
+
+    def _fixed(self, key: str, lang: str, *, refusal: bool = False) -> Turn:
+        return Turn(
+            answer=t(lang, f"dialogue.{key}"),
+            intent=key,
+            suggestions=items(lang, "suggest.default"),
+            refusal=refusal,
+        )
+
+    # -- knowledge --------------------------------------------------------------------------
+
+    def _knowledge(self, text: str, state: dict[str, Any], lang: str) -> Turn:
+        ka = self.answerer.answer(text, lang)
+        if ka.kind == "none":
+            body = (
+                t(lang, "knowledge.low_confidence") + "\n\n" + t(lang, "knowledge.offer_specialist")
+            )
+            turn = Turn(
+                body,
+                "knowledge",
+                suggestions=items(lang, "suggest.knowledge"),
+                refusal=True,
+                tool_calls=[self._search_call(text, ka)],
+            )
+            return self._remind(turn, state, lang)
+        parts = [ka.body] if ka.kind == "faq" else [t(lang, "knowledge.intro"), ka.body]
+        if any(c.doc_id.startswith("policy-") for c in ka.citations):
+            parts.append(t(lang, "knowledge.sample_note"))
+        turn = Turn(
+            "\n\n".join(parts),
+            "knowledge",
+            citations=ka.citations,
+            tool_calls=[self._search_call(text, ka)],
+            suggestions=items(lang, "suggest.knowledge"),
+        )
+        return self._remind(turn, state, lang)
+
+    @staticmethod
+    def _search_call(text: str, ka: Any) -> ToolCall:
+        return ToolCall(
+            name="search_knowledge",
+            args={"query": text},
+            result={
+                "confidence": ka.result.confidence,
+                "no_good_answer": ka.kind == "none",
+                "hits": [
+                    {
+                        "doc_id": h.metadata.get("doc_id"),
+                        "clause": h.metadata.get("clause"),
+                        "id": h.id,
+                    }
+                    for h in ka.result.hits
+                ],
+            },
+        )
+
+    def _remind(self, turn: Turn, state: dict[str, Any], lang: str) -> Turn:
+        """A side question during a form: answer it, then repeat what the form still needs."""
+        active = state.get("active")
+        asked = state.get("asked") or []
+        if active and asked and active != "lead":
+            prompts = [self._ask_text(active, a, lang, state) for a in asked]
+            turn.answer += "\n\n" + (
+                "（继续刚才的问题）" if lang == "zh" else "(Back to where we were.) "
+            )
+            turn.answer += " ".join(p for p in prompts if p)
+        return turn
+
+    def _oos(self, text: str, state: dict[str, Any], lang: str) -> Turn:
+        if _DOMAIN.search(text):
+            ka = self.answerer.answer(text, lang)
+            if ka.kind != "none":
+                return self._knowledge(text, state, lang)
+        return self._fixed("oos", lang, refusal=True)
+
+    # -- citations for tool replies -------------------------------------------------------------
+
+    def _clause_citations(
+        self, clauses: list[int], lang: str
+    ) -> tuple[list[Citation], dict[int, int]]:
+        doc_id = f"{self.tools.policy.policy_id}-{lang}"
+        cites: list[Citation] = []
+        numbers: dict[int, int] = {}
+        for no in clauses:
+            if no in numbers:
+                continue
+            hit = self.answerer.clause_hit(doc_id, no)
+            if hit is None:
+                continue
+            numbers[no] = len(cites) + 1
+            cites.append(citation_for(numbers[no], hit))
+        return cites, numbers
+
+    # -- quote ---------------------------------------------------------------------------
+
+    def _ask_text(self, form_name: str, slot: str, lang: str, state: dict[str, Any]) -> str:
+        if form_name == "estimate_premium":
+            return t(lang, f"quote.ask.{slot}")
+        if form_name == "claim_checklist":
+            return t(lang, "claim.ask_cause") if slot == "cause" else ""
+        if form_name in forms.CALCULATORS:
+            return t(lang, f"calculator.ask.{form_name}.{slot}")
+        return ""
+
+    def _ask(
+        self, form_name: str, missing: list[str], state: dict[str, Any], lang: str, intent: str
+    ) -> Turn:
+        ask = missing[:2]
+        state["active"], state["asked"] = form_name, ask
+        texts = [self._ask_text(form_name, s, lang, state) for s in ask]
+        if len(texts) == 2:
+            body = t(lang, "quote.ask_join", a=texts[0], b=texts[1])
+        else:
+            body = (
+                t(lang, "quote.ask_one", a=texts[0]) if form_name != "claim_checklist" else texts[0]
+            )
+        return Turn(body, intent, suggestions=[], asked=ask)
+
+    def _quote(self, text: str, state: dict[str, Any], lang: str, today: date) -> Turn:
+        filled: dict[str, Any] = dict(state["slots"].get("estimate_premium", {}))
+        asked = state.get("asked") if state.get("active") == "estimate_premium" else []
+        industry = premium.resolve_industry(text, self.tools.rating)
+        if industry:
+            filled["industry"] = industry
+        found = slots.extract(text, forms.QUOTE.slots, today=today, asked=asked)
+        if not found and asked:
+            for name in asked:
+                if name == "industry":
+                    continue
+                value = slots.bare_value(text, forms.QUOTE.kind(name), today)
+                if value is not None:
+                    found[name] = value
+                    break
+        share = found.pop("credit_share_pct", None)
+        if share and "annual_credit_sales" in found:
+            # "营收2.5亿，赊销大概占八成": only the credit part is insured.
+            found["annual_credit_sales"] = round(found["annual_credit_sales"] * share / 100, 2)
+        if _NO_BAD_DEBT.search(text):
+            found["bad_debt_losses_3y"] = 0.0
+        filled.update(found)
+        state["slots"]["estimate_premium"] = filled
+        missing = forms.QUOTE.missing(filled)
+        if missing:
+            return self._ask("estimate_premium", missing, state, lang, "quote")
+        state["active"], state["asked"], state["last_tool"] = None, [], "estimate_premium"
+        try:
+            result, call = self.tools.run("estimate_premium", filled, lang)
+        except ValidationError as err:
+            return self._invalid("estimate_premium", err, state, lang, "quote")
+        clauses = [20, 22] + ([17] if result.warnings else [])
+        cites, numbers = self._clause_citations(clauses, lang)
+        body = render.premium(result, lang, filled["annual_credit_sales"], numbers)
+        body += _basis_line(cites, lang)
+        return Turn(body, "quote", cites, [call], items(lang, "suggest.quote"))
+
+    def _invalid(
+        self, form_name: str, err: ValidationError, state: dict[str, Any], lang: str, intent: str
+    ) -> Turn:
+        """A value the tool refuses: drop it and ask for it again, naming the field."""
+        bad = [str(e["loc"][0]) for e in err.errors(include_url=False) if e["loc"]]
+        filled = state["slots"].get(form_name, {})
+        for name in bad:
+            filled.pop(name, None)
+        log.info("tool %s refused %s", form_name, bad)
+        askable = [b for b in bad if self._ask_text(form_name, b, lang, state)]
+        if askable:
+            return self._ask(form_name, askable, state, lang, intent)
+        state["active"], state["asked"] = None, []
+        return Turn(t(lang, "dialogue.not_understood"), intent, refusal=True)
+
+    # -- claim ---------------------------------------------------------------------------
+
+    def _claim(self, text: str, state: dict[str, Any], lang: str, today: date) -> Turn:
+        filled: dict[str, Any] = dict(state["slots"].get("claim_checklist", {}))
+        for k in ("due_date", "reported_on", "aware_on", "judgment_on"):
+            if isinstance(filled.get(k), str):
+                filled[k] = date.fromisoformat(filled[k])
+        cause = forms.detect_cause(text)
+        if (
+            cause
+            and (
+                not filled.get("cause")
+                or cause != "protracted_default"
+                or "cause" in (state.get("asked") or [])
+            )
+        ) or (cause and not filled.get("cause")):
+            filled["cause"] = cause
+        spec = forms.claim_form(filled.get("cause"))
+        asked = state.get("asked") if state.get("active") == "claim_checklist" else []
+        found = slots.extract(text, spec.slots, today=today, asked=asked)
+        if not found and asked:
+            for name in asked:
+                if name == "cause":
+                    continue
+                value = slots.bare_value(text, spec.kind(name), today)
+                if value is not None:
+                    found[name] = value
+                    break
+        filled.update(found)
+        if "due_date" not in found:
+            overdue = slots.overdue_due_date(text, today)
+            if overdue:
+                filled["due_date"] = overdue
+        flag = slots.reported_flag(text)
+        if flag is not None:
+            filled["overdue_reported"] = flag
+        if filled.get("reported_on"):
+            filled["overdue_reported"] = True
+        held = match_documents(
+            [text], self.tools.policy, filled.get("cause") or "protracted_default"
+        )
+        if held:
+            filled["documents_held"] = sorted(set(filled.get("documents_held", [])) | set(held))
+        state["slots"]["claim_checklist"] = _jsonable(filled)
+        if not filled.get("cause"):
+            return self._ask("claim_checklist", ["cause"], state, lang, "claim")
+        args = {k: v for k, v in filled.items() if v not in (None, "", [])}
+        args["today"] = today
+        try:
+            result, call = self.tools.run("claim_checklist", args, lang)
+        except ValidationError as err:
+            return self._invalid("claim_checklist", err, state, lang, "claim")
+        clauses = sorted({c.clause_no for c in result.citations})
+        cites, numbers = self._clause_citations(clauses, lang)
+        body = render.claim(result, lang, numbers)
+        follow = ""
+        if filled["cause"] == "insolvency" and not filled.get("aware_on"):
+            follow = t(lang, "claim.ask_aware")
+            state["active"], state["asked"] = "claim_checklist", ["aware_on"]
+        elif filled["cause"] != "insolvency" and not filled.get("due_date"):
+            follow = t(lang, "claim.ask_due")
+            state["active"], state["asked"] = "claim_checklist", ["due_date"]
+        else:
+            state["active"], state["asked"] = None, []
+        state["last_tool"] = "claim_checklist"
+        if follow:
+            body += "\n\n" + follow
+        body += _basis_line(cites, lang)
+        return Turn(body, "claim", cites, [call], items(lang, "suggest.claim"))
+
+    # -- calculators ---------------------------------------------------------------------
+
+    def _calculator(
+        self, text: str, state: dict[str, Any], lang: str, today: date, intent: str
+    ) -> Turn:
+        kind = forms.calculator_kind(text) if intent == "calculator" else intent
+        if kind is None and state.get("active") in forms.CALCULATORS:
+            kind = state["active"]
+        if kind is None:
+            kind = state.get("calc")
+        if kind is None:
+            state["active"], state["asked"] = None, []
+            return Turn(
+                t(lang, "calculator.which"),
+                "calculator",
+                suggestions=items(lang, "suggest.calculator"),
+            )
+        state["calc"] = kind
+        form = forms.CALCULATORS[kind]
+        filled: dict[str, Any] = dict(state["slots"].get(kind, {}))
+        for k, v in list(filled.items()):
+            if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+                filled[k] = date.fromisoformat(v)
+        asked = state.get("asked") if state.get("active") == kind else []
+        found = slots.extract(text, form.slots, today=today, asked=asked)
+        if not found and asked:
+            for name in asked:
+                value = slots.bare_value(text, form.kind(name), today)
+                if value is not None:
+                    found[name] = value
+                    break
+        filled.update(found)
+        state["slots"][kind] = _jsonable(filled)
+        missing = form.missing(filled)
+        if missing:
+            return self._ask(kind, missing, state, lang, "calculator")
+        state["active"], state["asked"], state["last_tool"] = None, [], kind
+        try:
+            result, call = self.tools.run(kind, filled, lang)
+        except ValidationError as err:
+            return self._invalid(kind, err, state, lang, "calculator")
+        body, cites = self._render_calc(kind, result, filled, lang)
+        return Turn(body, "calculator", cites, [call], items(lang, "suggest.calculator"))
+
+    def _render_calc(
+        self, kind: str, result: Any, filled: dict[str, Any], lang: str
+    ) -> tuple[str, list[Citation]]:
+        m = render.money
+        if kind == "dso":
+            body = t(
+                lang,
+                "calculator.dso",
+                dso=f"{result.dso_days:.1f}",
+                receivables=m(filled["receivables"], lang),
+                sales=m(filled["credit_sales"], lang),
+                days=result.period_days,
+            )
+            return body + "\n\n" + result.interpretation, []
+        if kind == "liquidity":
+            body = t(lang, "calculator.liquidity_cash", ratio=f"{result.cash_ratio:.2f}")
+            if result.current_ratio is not None:
+                body += "\n\n" + t(
+                    lang, "calculator.liquidity_current", ratio=f"{result.current_ratio:.2f}"
+                )
+            return body + "\n\n" + result.interpretation, []
+        if kind == "recovery_sales":
+            body = t(
+                lang,
+                "calculator.recovery",
+                sales=m(result.sales_needed, lang),
+                bad_debt=m(filled["bad_debt"], lang),
+                margin=render.pct(filled["margin_pct"]),
+                multiple=f"{result.multiple:.1f}",
+            )
+            return body + "\n\n" + result.interpretation, []
+        # payment plan
+        cites, numbers = self._clause_citations([result.clause, 25], lang)
+        rows = [
+            t(
+                lang,
+                "calculator.plan_row",
+                n=i.n,
+                date=render.day(i.date, lang),
+                amount=m(i.amount, lang),
+                flag=t(lang, "calculator.plan_flag") if i.needs_consent else "",
+            )
+            for i in result.schedule
+        ]
+        body = t(
+            lang, "calculator.plan_header", n=len(result.schedule), amount=m(filled["amount"], lang)
+        )
+        body += "\n" + render.bullets(rows)
+        if result.warnings:
+            marks = "".join(f" [{numbers[c]}]" for c in (result.clause,) if c in numbers)
+            body += "\n\n" + render.bullets([w + marks for w in result.warnings])
+        return body, cites
+
+    # -- lead -----------------------------------------------------------------------------
+
+    def _lead(
+        self,
+        text: str,
+        state: dict[str, Any],
+        lang: str,
+        session_id: str,
+        transcript: list[dict[str, Any]],
+        channel: str,
+    ) -> Turn:
+        info: dict[str, Any] = dict(state.get("lead_slots") or {})
+        raw_phone = forms.PHONE_CANDIDATE.search(text) or forms.LOOSE_PHONE.search(text)
+        name = forms.extract_name(text, phone_span=raw_phone.span() if raw_phone else None)
+        if name:
+            info["name"] = name
+        company = forms.extract_company(text)
+        if company:
+            info["company"] = company
+        bad_phone = False
+        if raw_phone:
+            try:
+                info["phone"] = leads.normalize_phone(raw_phone.group(0))
+            except leads.PhoneError:
+                bad_phone = True
+        state["lead_slots"] = info
+        if bad_phone:
+            state["active"], state["asked"] = "lead", ["phone"]
+            return Turn(t(lang, "lead.invalid_phone"), "lead", asked=["phone"])
+        if not info.get("phone"):
+            first = state.get("active") != "lead"
+            state["active"], state["asked"] = "lead", ["phone"]
+            key = "lead.ask_contact" if first else "lead.ask_phone"
+            return Turn(t(lang, key), "lead", asked=["phone"])
+        history = [*[m["content"] for m in transcript if m.get("role") == "user"][-6:], text]
+        need = forms.infer_need(state.get("last_tool"), " ".join(history))
+        details = ("对话摘要：" if lang == "zh" else "Conversation: ") + " / ".join(history)
+        try:
+            inp = leads.LeadInput(
+                name=info.get("name") or "",
+                phone=info["phone"],
+                company=info.get("company") or "",
+                need=need,
+                details=details[:2000],
+                session_id=session_id,
+                channel=channel,
+            )
+        except ValidationError:
+            state["active"], state["asked"] = "lead", ["phone"]
+            return Turn(t(lang, "lead.invalid_phone"), "lead", asked=["phone"])
+        full = [*transcript, {"role": "user", "content": text}]
+        result, call = self.tools.capture_lead(inp, transcript=full, lang=lang)
+        state["active"], state["asked"] = None, []
+        state["lead"] = {"lead_id": result.lead_id}
+        return Turn(
+            result.message,
+            "lead",
+            tool_calls=[call],
+            suggestions=items(lang, "suggest.lead"),
+            handoff=True,
+            lead_id=result.lead_id,
+        )

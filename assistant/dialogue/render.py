@@ -1,0 +1,129 @@
+"""Tool results as short Markdown replies, in the user's language.
+
+Every figure shown comes from the tool result; this module only lays it out.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from assistant.i18n import t
+
+
+def money(value: float | None, lang: str) -> str:
+    """'5,000万元' reads naturally to a Chinese SME owner; English gets CNY with commas."""
+    if value is None:
+        return "—"
+    if lang == "zh":
+        v = float(value)
+        if abs(v) >= 1e8:
+            return f"{_trim(v / 1e8)}亿元"
+        if abs(v) >= 1e4:
+            return f"{_trim(v / 1e4)}万元"
+        return f"{_trim(v)}元"
+    return f"CNY {value:,.0f}"
+
+
+def _trim(v: float) -> str:
+    text = f"{v:,.2f}".rstrip("0").rstrip(".")
+    return text
+
+
+def pct(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def day(d: date | str | None, lang: str) -> str:
+    if d is None:
+        return "—"
+    if isinstance(d, str):
+        d = date.fromisoformat(d)
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.strftime("%-d %B %Y")
+
+
+def status(days_left: int, lang: str) -> str:
+    if days_left == 0:
+        return t(lang, "claim.today")
+    if days_left > 0:
+        return t(lang, "claim.days_left", n=days_left)
+    return t(lang, "claim.days_passed", n=-days_left)
+
+
+def bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines if line)
+
+
+def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
+    """``cite`` maps policy clause numbers to citation markers."""
+    parts = [
+        t(lang, "quote.header", industry=result.industry_label, sales=money(sales, lang)),
+        t(
+            lang,
+            "quote.range",
+            low=money(result.low, lang),
+            high=money(result.high, lang),
+            base=money(result.base, lang),
+            rate_low=pct(result.rate_low_pct),
+            rate_high=pct(result.rate_high_pct),
+            rate=pct(result.rate_pct),
+        ),
+    ]
+    if result.minimum_applied:
+        mark = f" [{cite[20]}]" if 20 in cite else ""
+        parts.append(t(lang, "quote.minimum", minimum=money(result.minimum_premium, lang)) + mark)
+    rows = []
+    for line in result.breakdown:
+        flag = t(lang, "quote.assumed") if line.assumed else ""
+        note = (
+            f"，{line.note}"
+            if lang == "zh" and line.note
+            else (f"; {line.note}" if line.note else "")
+        )
+        rows.append(f"{line.label}：{line.value}{flag} → ×{line.factor:g}{note}")
+    parts.append(t(lang, "quote.breakdown") + "\n" + bullets(rows))
+    if result.warnings:
+        parts.append(t(lang, "quote.warnings") + "\n" + bullets(list(result.warnings)))
+    if result.credit_check_fee_per_buyer:
+        parts.append(t(lang, "quote.fee", fee=money(result.credit_check_fee_per_buyer, lang)))
+    parts.append(f"*{result.disclaimer}*")
+    parts.append(t(lang, "quote.refine"))
+    return "\n\n".join(parts)
+
+
+def claim(result: Any, lang: str, cite: dict[int, int]) -> str:
+    def mark(clause: int | None) -> str:
+        return f" [{cite[clause]}]" if clause is not None and clause in cite else ""
+
+    parts = [t(lang, "claim.header", cause=result.cause_label)]
+    docs = []
+    for d in result.documents:
+        tag = t(lang, "claim.held") if d.held else t(lang, "claim.missing")
+        docs.append(
+            f"{'✅' if d.held else '⬜'} {d.name}（{tag}）"
+            if lang == "zh"
+            else f"{'✅' if d.held else '⬜'} {d.name} ({tag})"
+        )
+    parts.append(t(lang, "claim.documents") + "\n" + bullets(docs))
+    if result.key_dates:
+        rows = [
+            t(
+                lang,
+                "claim.date_line",
+                label=k.label,
+                date=day(k.date, lang),
+                status=status(k.days_left, lang),
+            )
+            + mark(k.clause)
+            for k in result.key_dates
+        ]
+        parts.append(t(lang, "claim.dates") + "\n" + bullets(rows))
+    if result.warnings:
+        parts.append(
+            t(lang, "claim.warnings") + "\n" + bullets([f"⚠ {w}" for w in result.warnings])
+        )
+    if getattr(result, "estimated_indemnity", None) and getattr(result, "amount", None):
+        pass
+    if result.next_steps:
+        parts.append(t(lang, "claim.next_steps") + "\n" + bullets(list(result.next_steps)))
+    return "\n\n".join(parts)

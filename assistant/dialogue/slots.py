@@ -1,0 +1,291 @@
+"""Slot extraction: which number in a message fills which field of a form.
+
+SME owners put several facts in one line ("年销售五千万，做服装的，账期90天，最大客户占三成")
+or answer a question with a bare value ("60"). Each quantity is found by the parsers in
+``parsing``, then given to the field whose cue words sit nearest before it (or just after
+it). A value with no cue goes to the field the assistant just asked for, then to the form's
+default field for that kind of quantity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from assistant.dialogue import parsing
+from assistant.dialogue.parsing import Quantity
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    name: str
+    kind: str  # money | days | pct | count | date | instalments | interval
+    cues: str  # regular expression of words that name this field
+    default: bool = False  # takes an un-cued value of its kind
+
+
+def _cue_distance(text: str, q_start: int, q_end: int, cues: re.Pattern[str]) -> int | None:
+    """Characters between the quantity and the nearest cue (before it, or right after)."""
+    best: int | None = None
+    before = text[max(0, q_start - 24) : q_start]
+    for m in cues.finditer(before):
+        d = len(before) - m.end()
+        best = d if best is None else min(best, d)
+    after = text[q_end : q_end + 8]
+    for m in cues.finditer(after):
+        d = m.start() + 4  # a cue after the number binds less tightly than one before
+        best = d if best is None else min(best, d)
+    return best
+
+
+def _clause_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The comma-delimited clause around a quantity, so cues do not leak across clauses."""
+    seps = "，,。;；\n!！?？"
+    left = max((text.rfind(s, 0, start) for s in seps), default=-1) + 1
+    rights = [i for i in (text.find(s, end) for s in seps) if i != -1]
+    return left, min(rights) if rights else len(text)
+
+
+def _quantities(text: str, kind: str, today: date) -> list[Quantity]:
+    if kind == "money":
+        return parsing.find_money(text)
+    if kind == "days":
+        return parsing.find_days(text)
+    if kind == "pct":
+        return _find_pct(text)
+    if kind == "count":
+        return _find_counts(text)
+    if kind == "date":
+        return [
+            Quantity(value=float(d.toordinal()), start=s, end=e, raw=text[s:e], kind="date")
+            for d, s, e in parsing.find_dates(text, today)
+        ]
+    if kind == "instalments":
+        return _find_instalments(text)
+    if kind == "interval":
+        return _find_interval(text)
+    return []
+
+
+_PCT_RE = re.compile(
+    r"(百分之[零〇一二三四五六七八九十百点\d.]+|\d+(?:\.\d+)?\s*(?:%|％|percent\b|个点)|"
+    r"[一二三四五六七八九十]成[一二三四五六七八九]?|一半|half)",
+    re.IGNORECASE,
+)
+
+
+def _find_pct(text: str) -> list[Quantity]:
+    out = []
+    for m in _PCT_RE.finditer(text):
+        v = parsing.parse_pct(m.group(0))
+        if v is not None:
+            out.append(Quantity(v, m.start(), m.end(), m.group(0), "pct"))
+    return out
+
+
+_COUNT_RE = re.compile(
+    r"((?:\d+|[一二三四五六七八九十两百几]+)\s*(?:来|多)?\s*"
+    r"(?:个|家|户|位)?\s*(?:客户|买家|买方|下游|经销商|采购商)|"
+    r"(?:\d+|[一二三四五六七八九十两百几]+)\s*(?:来|多)?\s*(?:家|户)|"
+    r"\d+\s*(?:buyers?|customers?|clients?|accounts?))",
+    re.IGNORECASE,
+)
+
+
+def _find_counts(text: str) -> list[Quantity]:
+    out = []
+    for m in _COUNT_RE.finditer(text):
+        v = parsing.parse_count(m.group(0))
+        if v is not None:
+            out.append(Quantity(float(v), m.start(), m.end(), m.group(0), "count"))
+    return out
+
+
+_INST_RE = re.compile(
+    r"(?:分\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)|(\d+)\s*(?:instal+ments?|payments)",
+    re.IGNORECASE,
+)
+
+
+def _find_instalments(text: str) -> list[Quantity]:
+    out = []
+    for m in _INST_RE.finditer(text):
+        raw = m.group(1) or m.group(2)
+        v = parsing.parse_number(raw)
+        if v is not None and 1 <= v <= 60 and not text[m.end() : m.end() + 1].isdigit():
+            out.append(Quantity(float(v), m.start(), m.end(), m.group(0), "instalments"))
+    return out
+
+
+_EVERY_N = re.compile(
+    r"每隔?\s*(\d+|[一二三四五六七八九十两]+)\s*(天|日|周|个?星期|个月)|every (\d+) (days?|weeks?|months?)",
+    re.I,
+)
+
+_INTERVALS = [
+    (re.compile(r"每(个)?月|按月|月付|monthly|every month|a month", re.I), 30),
+    (re.compile(r"每两周|每隔两周|双周|biweekly|fortnightly|every (two|2) weeks", re.I), 14),
+    (re.compile(r"每周|每星期|按周|weekly|every week", re.I), 7),
+    (re.compile(r"每季度|按季|每三个月|quarterly|every quarter", re.I), 90),
+]
+
+
+def _find_interval(text: str) -> list[Quantity]:
+    m0 = _EVERY_N.search(text)
+    if m0:
+        n = parsing.parse_number(m0.group(1) or m0.group(3))
+        unit = (m0.group(2) or m0.group(4) or "").lower()
+        if n:
+            mult = (
+                7
+                if ("周" in unit or "星期" in unit or unit.startswith("week"))
+                else (30 if ("月" in unit or unit.startswith("month")) else 1)
+            )
+            return [Quantity(float(n * mult), m0.start(), m0.end(), m0.group(0), "interval")]
+    for pattern, days in _INTERVALS:
+        m = pattern.search(text)
+        if m:
+            return [Quantity(float(days), m.start(), m.end(), m.group(0), "interval")]
+    return []
+
+
+_PER_YEAR = re.compile(r"^(一|1|每|全|整)?\s*年$|^(a|one|per|1)\s+year$|^year$", re.I)
+
+
+def extract(
+    text: str,
+    specs: list[SlotSpec],
+    *,
+    today: date,
+    asked: list[str] | None = None,
+) -> dict[str, Any]:
+    """Values for the fields of one form found in ``text``.
+
+    Each quantity goes to at most one field; each field takes the first quantity that
+    binds to it. Dates come back as ``date``, counts and days as ``int``.
+    """
+    asked = asked or []
+    found: dict[str, Any] = {}
+    used: list[tuple[int, int]] = []
+    kinds = {s.kind for s in specs}
+    for kind in ("date", "money", "pct", "days", "count", "instalments", "interval"):
+        if kind not in kinds:
+            continue
+        kind_specs = [s for s in specs if s.kind == kind]
+        cue_res = {s.name: re.compile(s.cues, re.IGNORECASE) for s in kind_specs if s.cues}
+        for q in _quantities(text, kind, today):
+            if any(q.start < e and s < q.end for s, e in used):
+                continue
+            c0, c1 = _clause_span(text, q.start, q.end)
+            clause = text[c0:c1]
+            qs, qe = q.start - c0, q.end - c0
+            scored = []
+            for s in kind_specs:
+                if s.name in found or s.name not in cue_res:
+                    continue
+                d = _cue_distance(clause, qs, qe, cue_res[s.name])
+                if d is not None:
+                    scored.append((d, s.name))
+            if kind == "days" and not scored and q.value >= 365 and _PER_YEAR.search(q.raw):
+                continue  # "一年赊销两千万": a year of sales, not a credit term
+            target: str | None = None
+            if scored:
+                target = min(scored)[1]
+            else:
+                free = [s.name for s in kind_specs if s.name not in found]
+                for name in asked:
+                    if name in free:
+                        target = name
+                        break
+                if target is None:
+                    target = next(
+                        (s.name for s in kind_specs if s.default and s.name in free), None
+                    )
+            if target is None:
+                continue
+            used.append((q.start, q.end))
+            found[target] = _typed(kind, q.value)
+    return found
+
+
+def _typed(kind: str, value: float) -> Any:
+    if kind == "date":
+        return date.fromordinal(int(value))
+    if kind in ("days", "count", "instalments", "interval"):
+        return round(value)
+    return value
+
+
+def bare_value(text: str, kind: str, today: date) -> Any:
+    """A reply that is only a value ("60", "三千万", "9月1日") for a field just asked."""
+    stripped = re.sub(r"[\s，,。.!！~]+", "", text)
+    if not stripped or len(stripped) > 16:
+        return None
+    if kind == "date":
+        d = parsing.parse_date(text, today)
+        return d
+    if kind == "money":
+        v = parsing.parse_money(text)
+        if v is None:
+            n = parsing.parse_number(text)
+            return n if n is not None and n > 0 else None
+        return v
+    if kind in ("days", "count", "instalments", "interval"):
+        v2 = parsing.parse_days(text) if kind == "days" else None
+        if v2 is None:
+            n = parsing.parse_number(re.sub(r"[天日家个期次%％]", "", stripped))
+            v2 = int(n) if n is not None and n > 0 else None
+        return v2
+    if kind == "pct":
+        p = parsing.parse_pct(text)
+        if p is None:
+            n = parsing.parse_number(stripped)
+            p = n if n is not None and 0 < n <= 100 else None
+        return p
+    return None
+
+
+# --- overdue duration -> due date --------------------------------------------------------
+
+_OVERDUE_RE = re.compile(
+    r"(?:逾期|拖了|拖欠了?|欠了|超期|过期|晚了|拖)\s*(?:快|将近|差不多|大概|有)?\s*"
+    r"(?P<zh>[\d一二三四五六七八九十两半]+\s*(?:个多?月|多?个?月|天|日|周|星期|年))|"
+    r"(?P<en>\d+\s*(?:days?|weeks?|months?))\s*(?:overdue|late|past due)|"
+    r"(?:overdue|late) (?:for|by) (?P<en2>\d+\s*(?:days?|weeks?|months?))",
+    re.IGNORECASE,
+)
+
+
+def overdue_due_date(text: str, today: date) -> date | None:
+    """'拖了三个月没付' -> the due date three months ago, so deadlines can be worked out."""
+    m = _OVERDUE_RE.search(text)
+    if not m:
+        return None
+    raw = m.group("zh") or m.group("en") or m.group("en2") or ""
+    days = parsing.parse_days(raw)
+    if days is None:
+        return None
+    return today - timedelta(days=days)
+
+
+# --- yes / no -------------------------------------------------------------------------
+
+_NEG_REPORTED = re.compile(
+    r"(还没|没有?|未|尚未|忘了|忘记)[^，,。；;]{0,8}?(报|申报|通知|告诉)|not (yet )?(reported|notified)|"
+    r"haven'?t (reported|notified|told)|didn'?t (report|notify)",
+    re.IGNORECASE,
+)
+_POS_REPORTED = re.compile(
+    r"(已经?|早就|已)\s*(报|申报|通知)|报过|申报过|申报了|报了逾期|(already |have )(reported|notified)",
+    re.IGNORECASE,
+)
+
+
+def reported_flag(text: str) -> bool | None:
+    if _NEG_REPORTED.search(text):
+        return False
+    if _POS_REPORTED.search(text):
+        return True
+    return None

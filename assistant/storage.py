@@ -1,0 +1,488 @@
+"""Sessions, messages, leads and feedback in one SQL database (SQLite by default).
+
+The table definitions live only here (``Base.metadata``) so that a later Alembic setup can
+point ``target_metadata`` at them instead of duplicating the schema.
+
+Concurrency model: the API serves requests from several threads, so every public method of
+:class:`Store` opens its own short transaction from a ``sessionmaker`` and never hands ORM
+objects out (callers get plain dicts). On SQLite, write transactions start with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail with
+"database is locked" (WAL snapshot conflict) instead of waiting, whereas an immediate one
+takes the write lock up front and simply waits up to ``busy_timeout``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    case,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+
+__all__ = [
+    "Base",
+    "ChatSessionRow",
+    "FeedbackRow",
+    "LeadRecord",
+    "LeadRow",
+    "MessageRow",
+    "NotFoundError",
+    "Store",
+    "new_id",
+    "utcnow",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for the lock before giving up (several API threads)."""
+
+_IMMEDIATE = "assistant_sqlite_begin_immediate"
+_TICK = timedelta(microseconds=1)
+
+
+def new_id(prefix: str) -> str:
+    """Random ids rather than autoincrement: they are safe to expose in URLs and logs and
+    can be created before the row exists (a Reply carries its message_id)."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC: that is how SQLite hands them back."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always-aware UTC datetimes on every backend.
+
+    SQLite has no time zone support and returns naive values; PostgreSQL ``timestamptz``
+    returns aware ones in the session zone. Normalising both ways keeps comparisons and
+    ``isoformat()`` output identical whatever database is configured.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = _as_utc(value)
+        # SQLite stores text; a fixed naive UTC format keeps lexical order == time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ChatSessionRow(Base):
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lang: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(20))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_session_created", "session_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LeadRow(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No foreign key: a lead must outlive the chat it came from (privacy deletion).
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(20))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    need: Mapped[str] = mapped_column(String(40))
+    details: Mapped[str] = mapped_column(Text, default="")
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    channel: Mapped[str] = mapped_column(String(20), default="api")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """A validated lead, ready to store. ``phone`` must already be E.164 (see
+    :func:`assistant.tools.leads.normalize_phone`); the store does not re-validate."""
+
+    phone: str
+    need: str
+    name: str = ""
+    company: str = ""
+    details: str = ""
+    session_id: str | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    channel: str = "api"
+    idempotency_key: str | None = None
+
+
+class NotFoundError(LookupError):
+    """The session or message a call refers to does not exist (the API maps it to 404)."""
+
+
+def _iso(value: datetime) -> str:
+    return _as_utc(value).isoformat()
+
+
+def _lead_dict(row: LeadRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "session_id": row.session_id,
+        "name": row.name,
+        "phone": row.phone,
+        "company": row.company,
+        "need": row.need,
+        "details": row.details,
+        "transcript": list(row.transcript or []),
+        "channel": row.channel,
+        "idempotency_key": row.idempotency_key,
+        "status": row.status,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below) instead of pysqlite's legacy guessing.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """Thread-safe persistence for the assistant; every method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {}
+        self._sqlite = parsed.get_backend_name() == "sqlite"
+        if self._sqlite:
+            database = parsed.database or ""
+            kwargs["connect_args"] = {"check_same_thread": False}
+            # Keep Chinese text readable in the JSON columns when someone opens the file.
+            kwargs["json_serializer"] = lambda obj: json.dumps(obj, ensure_ascii=False)
+            if database in ("", ":memory:"):
+                # One shared connection, or each pooled connection sees an empty database.
+                kwargs["poolclass"] = StaticPool
+            elif not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(parsed, **kwargs)
+        if self._sqlite:
+            _configure_sqlite(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Serialised like any write, so two processes starting at once cannot both try
+        # to create the same table.
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                Base.metadata.create_all(conn)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Store:
+        if settings is None:
+            from assistant.config import get_settings
+
+            settings = get_settings()
+        return cls(settings.sqlalchemy_url)
+
+    # --- transactions -------------------------------------------------------------------
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={_IMMEDIATE: True})
+            yield session
+
+    # --- sessions and messages ----------------------------------------------------------
+    def get_state(self, session_id: str) -> dict[str, Any] | None:
+        with self._read() as session:
+            row = session.get(ChatSessionRow, session_id)
+            return None if row is None else dict(row.state or {})
+
+    def session_exists(self, session_id: str) -> bool:
+        with self._read() as session:
+            return session.get(ChatSessionRow, session_id) is not None
+
+    def save_turn(
+        self,
+        session_id: str,
+        *,
+        lang: str,
+        channel: str,
+        user_text: str,
+        reply: dict[str, Any],
+        state: dict[str, Any],
+        user_message_id: str | None = None,
+    ) -> None:
+        """Store a whole turn atomically, so a crash never leaves a question without its
+        answer or the slot state out of step with the messages.
+
+        Message times are forced to increase within a session (user, then assistant, then
+        the next turn) so the transcript order survives equal timestamps and clock steps.
+        """
+        assistant_id = str(reply["message_id"])
+        answer = str(reply["answer"])
+        now = utcnow()
+        with self._write() as session:
+            row = session.get(ChatSessionRow, session_id)
+            if row is None:
+                row = ChatSessionRow(
+                    id=session_id, created_at=now, updated_at=now, lang=lang, channel=channel
+                )
+                session.add(row)
+                session.flush()  # the messages' foreign key needs the session row first
+                user_at = now
+            else:
+                user_at = max(now, _as_utc(row.updated_at) + _TICK)
+            assistant_at = user_at + _TICK
+            row.state = dict(state)
+            row.lang = lang
+            row.updated_at = assistant_at
+            session.add_all(
+                [
+                    MessageRow(
+                        id=user_message_id or new_id("m"),
+                        session_id=session_id,
+                        role="user",
+                        content=user_text,
+                        reply=None,
+                        created_at=user_at,
+                    ),
+                    MessageRow(
+                        id=assistant_id,
+                        session_id=session_id,
+                        role="assistant",
+                        content=answer,
+                        reply=dict(reply),
+                        created_at=assistant_at,
+                    ),
+                ]
+            )
+
+    def transcript(self, session_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        if limit is not None and limit <= 0:
+            return []
+        user_first = case((MessageRow.role == "user", 0), else_=1)
+        query = (
+            select(MessageRow)
+            .where(MessageRow.session_id == session_id)
+            .order_by(MessageRow.created_at.desc(), user_first.desc(), MessageRow.id.desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as session:
+            rows = list(session.scalars(query))
+        rows.reverse()
+        return [
+            {
+                "id": row.id,
+                "role": row.role,
+                "content": row.content,
+                "created_at": _iso(row.created_at),
+                "reply": row.reply,
+            }
+            for row in rows
+        ]
+
+    def delete_session(self, session_id: str) -> bool:
+        """Erase a conversation for privacy: messages, slot state and feedback go; leads
+        stay because they carry their own transcript copy and are a business record."""
+        with self._write() as session:
+            existed = session.get(ChatSessionRow, session_id) is not None
+            # Explicit deletes rather than relying on ON DELETE CASCADE being enforced.
+            session.execute(delete(FeedbackRow).where(FeedbackRow.session_id == session_id))
+            session.execute(delete(MessageRow).where(MessageRow.session_id == session_id))
+            session.execute(delete(ChatSessionRow).where(ChatSessionRow.id == session_id))
+            return existed
+
+    # --- leads --------------------------------------------------------------------------
+    @staticmethod
+    def _lead_id_for_key(session: Session, key: str) -> str | None:
+        return session.scalar(select(LeadRow.id).where(LeadRow.idempotency_key == key))
+
+    def add_lead(self, lead: LeadRecord) -> tuple[str, bool]:
+        """Insert a lead once per idempotency key: a retried request or turn gets the first
+        lead's id back (``created=False``) instead of a duplicate call for the sales team."""
+        key = lead.idempotency_key
+        lead_id = new_id("lead")
+        try:
+            with self._write() as session:
+                if key is not None:
+                    existing = self._lead_id_for_key(session, key)
+                    if existing is not None:
+                        return existing, False
+                session.add(
+                    LeadRow(
+                        id=lead_id,
+                        session_id=lead.session_id,
+                        name=lead.name,
+                        phone=lead.phone,
+                        company=lead.company,
+                        need=lead.need,
+                        details=lead.details,
+                        transcript=[dict(item) for item in lead.transcript],
+                        channel=lead.channel,
+                        idempotency_key=key,
+                        status="new",
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            # Another writer inserted the same key between our check and our insert
+            # (possible on databases without SQLite's whole-file write lock).
+            if key is None:
+                raise
+            with self._read() as session:
+                existing = self._lead_id_for_key(session, key)
+            if existing is None:
+                raise
+            return existing, False
+        return lead_id, True
+
+    def get_lead(self, lead_id: str) -> dict[str, Any] | None:
+        with self._read() as session:
+            row = session.get(LeadRow, lead_id)
+            return None if row is None else _lead_dict(row)
+
+    def list_leads(
+        self, *, since: datetime | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``since`` is inclusive and a naive value is read as UTC."""
+        query = select(LeadRow)
+        if since is not None:
+            query = query.where(LeadRow.created_at >= _as_utc(since))
+        if status is not None:
+            query = query.where(LeadRow.status == status)
+        query = query.order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(max(limit, 0))
+        with self._read() as session:
+            return [_lead_dict(row) for row in session.scalars(query)]
+
+    # --- feedback -----------------------------------------------------------------------
+    def add_feedback(
+        self, session_id: str, message_id: str, rating: int, reason: str | None
+    ) -> str:
+        """Raises :class:`NotFoundError` unless the message belongs to the session, so
+        ratings cannot be attached to made-up or foreign messages."""
+        feedback_id = new_id("fb")
+        with self._write() as session:
+            owner = session.scalar(select(MessageRow.session_id).where(MessageRow.id == message_id))
+            if owner != session_id:
+                raise NotFoundError(f"no message {message_id!r} in session {session_id!r}")
+            session.add(
+                FeedbackRow(
+                    id=feedback_id,
+                    session_id=session_id,
+                    message_id=message_id,
+                    rating=int(rating),
+                    reason=reason,
+                    created_at=utcnow(),
+                )
+            )
+        return feedback_id
+
+    def feedback(self, session_id: str) -> list[dict[str, Any]]:
+        """Feedback rows of one session, oldest first (for evals and tests)."""
+        query = (
+            select(FeedbackRow)
+            .where(FeedbackRow.session_id == session_id)
+            .order_by(FeedbackRow.created_at, FeedbackRow.id)
+        )
+        with self._read() as session:
+            return [
+                {
+                    "id": row.id,
+                    "session_id": row.session_id,
+                    "message_id": row.message_id,
+                    "rating": row.rating,
+                    "reason": row.reason,
+                    "created_at": _iso(row.created_at),
+                }
+                for row in session.scalars(query)
+            ]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Pure-function tools (premium estimate, claim checklist, calculators) over pydantic models."""

@@ -1,0 +1,123 @@
+"""Helpers shared by the tools: free-text alias matching, rounding and bilingual formatting.
+
+Kept apart from the tools so premium (industries) and claims (documents) match customer
+wording the same way, and every tool rounds money and writes dates and clauses alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from assistant.models import Lang
+
+_ASCII_WORD = re.compile(r"^[\x00-\x7f]+$")
+_ZH_DIGITS = "零一二三四五六七八九"
+# Not strftime("%B"): month names would follow the server's locale.
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, case-folded, single spaces: how users type varies."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _occurrences(text: str, alias: str) -> Iterable[tuple[int, int]]:
+    # English aliases must sit on word boundaries ("po" is not in "report"); a plural
+    # "s"/"es" still counts ("invoice" matches "invoices"). Chinese has no word boundaries.
+    if _ASCII_WORD.match(alias):
+        pattern = rf"(?<![a-z0-9]){re.escape(alias)}(?:s|es)?(?![a-z0-9])"
+        for m in re.finditer(pattern, text):
+            yield m.start(), m.end()
+        return
+    start = text.find(alias)
+    while start != -1:
+        yield start, start + len(alias)
+        start = text.find(alias, start + 1)
+
+
+def match_aliases(text: str, entries: Sequence[tuple[str, Iterable[str]]]) -> list[str]:
+    """Keys whose aliases occur in ``text``, best match first.
+
+    Overlapping matches are resolved longest first, so "担保合同" is a guarantee and not also a
+    sales contract ("合同"). Among equally long matches the earlier one in the text wins, then
+    the earlier entry. A key appears at most once.
+    """
+    norm = normalise(text)
+    found: list[tuple[int, int, int, str]] = []  # (-length, start, entry order, key)
+    for order, (key, aliases) in enumerate(entries):
+        for alias in {normalise(a) for a in aliases if a.strip()}:
+            for start, end in _occurrences(norm, alias):
+                found.append((-(end - start), start, order, key))
+    taken: list[tuple[int, int]] = []
+    keys: list[str] = []
+    for neg_len, start, _order, key in sorted(found):
+        end = start - neg_len
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        taken.append((start, end))
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def half_up(value: float, places: int = 0) -> float:
+    """Commercial rounding (0.5 up), not Python's banker's rounding, for money and rates."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def num(value: float, places: int = 2) -> str:
+    """A number for prose: thousands separators, no trailing zeros (60, 0.5, 1,234.56)."""
+    text = f"{half_up(value, places):,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def money(value: float, lang: Lang, currency: str = "CNY") -> str:
+    if lang == "zh":
+        return f"{num(value)} 元" if currency == "CNY" else f"{currency} {num(value)}"
+    return f"{currency} {num(value)}"
+
+
+def fmt_date(day: date, lang: Lang) -> str:
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+
+
+def zh_numeral(n: int) -> str:
+    """Chinese numerals for article numbers (1-999), as the wording writes them: 第二十五条."""
+    if not 0 < n < 1000:
+        raise ValueError(f"article number out of range: {n}")
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    out = ""
+    if hundreds:
+        out += _ZH_DIGITS[hundreds] + "百"
+        if rest and tens == 0:
+            out += "零"
+    if tens:
+        out += ("" if tens == 1 and not hundreds else _ZH_DIGITS[tens]) + "十"
+    if ones:
+        out += _ZH_DIGITS[ones]
+    return out
+
+
+def clause_label(n: int, lang: Lang) -> str:
+    return f"第{zh_numeral(n)}条" if lang == "zh" else f"Article {n}"
