@@ -15,14 +15,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev,st,llm]'
 	touch $(STAMP)
 
-## run: install, (re)index what changed, then open the search prompt
+## run: install, (re)index what changed, then open the chat in the terminal
 run: $(STAMP)
 	$(PY) ingest.py
-	$(PY) -m assistant.knowledge
+	$(PY) -m assistant chat
 
-## eval: retrieval quality against the golden set, with the baselines
+## eval: retrieval quality (with baselines), then the scripted conversations
 eval: $(STAMP)
 	$(PY) -m evals retrieval --compare
+	$(PY) -m evals dialogue
 
 ## test: lint, type-check and the whole test suite (real Chroma, real embedders)
 test: $(STAMP)
@@ -42,6 +43,7 @@ ingest: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/retrieval_bench.py
+	$(PY) benchmarks/dialogue_bench.py
 
 env-example: $(STAMP)
 	$(PY) -m assistant.config > .env.example

@@ -36,6 +36,7 @@ from assistant.tools.registry import Toolbox
 
 log = logging.getLogger(__name__)
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -49,13 +50,21 @@ class InputError(ValueError):
 
 def clean_text(text: str) -> str:
     """Drop control and format characters except newlines and tabs; normalise width."""
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", _ANSI.sub("", text))
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
 
 
+_WANTS_EN = re.compile(r"in english|用英文|用英语|英文回答|英语回答", re.I)
+_WANTS_ZH = re.compile(r"in chinese|用中文|中文回答|说中文|用汉语", re.I)
+
+
 def guess_lang(text: str, fallback: str) -> str:
-    """The reply language: Chinese characters win; two or more latin words mean English;
-    a bare number or a single word keeps the session's language."""
+    """The reply language: an explicit request wins; then Chinese characters; two or more
+    latin words mean English; a bare number or a single word keeps the session's language."""
+    if _WANTS_EN.search(text):
+        return "en"
+    if _WANTS_ZH.search(text):
+        return "zh"
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     if cjk and cjk >= words:
@@ -139,6 +148,11 @@ class Assistant:
         agent = LLMAgent(model, toolbox, answerer, settings) if model is not None else None
         return cls(settings, engine, store, toolbox, manager, agent, clock)
 
+    def warm_up(self) -> None:
+        """Load the index, the embedder and the intent examples now, not on the first turn."""
+        self.engine.search("信用保险", 1)
+        self.manager.router.nearest_example("你好")
+
     # -- sessions -------------------------------------------------------------------------
 
     def _lock(self, session_id: str) -> threading.Lock:
@@ -173,7 +187,7 @@ class Assistant:
             return text, sid, state, reply_lang, "empty"
         if len(text) > self.settings.max_message_chars:
             return text, sid, state, reply_lang, "too_long"
-        if _WORDLESS.match(text) and not re.search(r"\d{3,}", text):
+        if _WORDLESS.match(text) and not re.search(r"\d", text):
             # "👍👍" is a friendly nod; "？？？" is confusion.
             emoji = any(unicodedata.category(ch) == "So" for ch in text)
             return text, sid, state, reply_lang, "chitchat" if emoji else "not_understood"
@@ -262,14 +276,14 @@ class Assistant:
             state = self.store.get_state(sid) or state
             reply: Reply | None = None
             if self.agent is not None:
-                reply = self._llm_turn(text, sid, reply_lang)
+                reply = self._llm_turn(text, sid, reply_lang, channel)
             if reply is None:
                 turn = self._grounded(text, sid, state, reply_lang, channel)
                 reply = self._reply_from_turn(turn, sid, reply_lang)
             self._save(sid, text, reply, state, reply_lang, channel)
             return reply
 
-    def _llm_turn(self, text: str, sid: str, lang: str) -> Reply | None:
+    def _llm_turn(self, text: str, sid: str, lang: str, channel: str) -> Reply | None:
         assert self.agent is not None
         history, transcript = self._history_for_llm(sid)
         future = self._pool.submit(
@@ -279,6 +293,7 @@ class Assistant:
             lang=lang,
             session_id=sid,
             transcript=[*transcript, {"role": "user", "content": text}],
+            channel=channel,
         )
         try:
             out = future.result(timeout=self.settings.llm_timeout)
@@ -339,6 +354,7 @@ class Assistant:
                         session_id=sid,
                         transcript=[*transcript, {"role": "user", "content": text}],
                         deadline=deadline,
+                        channel=channel,
                     ):
                         if isinstance(item, str):
                             streamed += item

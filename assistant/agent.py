@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.config import Settings
 from assistant.dialogue.answer import Answerer, citation_for, snippet
@@ -92,6 +92,19 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     raise ValueError(f"unknown LLM provider {provider!r}")
 
 
+class LeadArgs(BaseModel):
+    """What the model may fill in for a lead; the session is added by the code."""
+
+    name: str = Field("", max_length=50, description="The person's name, if given.")
+    phone: str = Field(description="Mainland China mobile or landline with area code.")
+    company: str = Field("", max_length=100, description="Company name, if given.")
+    need: str = Field(
+        "credit_insurance",
+        description="One of credit_insurance, receivables, claims, other.",
+    )
+    details: str = Field("", max_length=2000, description="A short summary of the request.")
+
+
 @dataclass
 class AgentTurn:
     answer: str
@@ -124,7 +137,12 @@ class LLMAgent:
     # -- tools ----------------------------------------------------------------------------
 
     def _tools(
-        self, ctx: _TurnContext, lang: str, session_id: str, transcript: list[dict[str, Any]]
+        self,
+        ctx: _TurnContext,
+        lang: str,
+        session_id: str,
+        transcript: list[dict[str, Any]],
+        channel: str = "api",
     ) -> list[BaseTool]:
         engine = self.answerer.engine
 
@@ -164,8 +182,9 @@ class LLMAgent:
             tools.append(self._wrap(spec.name, spec.description, spec.input_model, ctx, lang))
 
         def capture_lead(**kwargs: Any) -> str:
-            kwargs.setdefault("session_id", session_id)
-            kwargs.setdefault("channel", "api")
+            # The session and channel are facts of this turn, never the model's to choose.
+            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            kwargs.update(session_id=session_id, channel=channel)
             try:
                 inp = leads.LeadInput.model_validate(kwargs)
             except ValidationError as err:
@@ -181,7 +200,7 @@ class LLMAgent:
                 name="capture_lead",
                 description="Store the user's contact details for a specialist to call back. "
                 "Needs a valid mainland China phone number.",
-                args_schema=leads.LeadInput,
+                args_schema=LeadArgs,
             )
         )
         return tools
@@ -250,9 +269,10 @@ class LLMAgent:
         lang: str,
         session_id: str,
         transcript: list[dict[str, Any]],
+        channel: str = "api",
     ) -> AgentTurn:
         ctx = _TurnContext()
-        graph = self._graph(self._tools(ctx, lang, session_id, transcript), lang)
+        graph = self._graph(self._tools(ctx, lang, session_id, transcript, channel), lang)
         out = graph.invoke(
             {"messages": self._messages(history, text)},
             {"recursion_limit": 12},
@@ -270,6 +290,7 @@ class LLMAgent:
         session_id: str,
         transcript: list[dict[str, Any]],
         deadline: float,
+        channel: str = "api",
     ) -> Iterator[str | AgentTurn]:
         """Yield text deltas of the final answer, then the checked :class:`AgentTurn`.
 
@@ -277,7 +298,7 @@ class LLMAgent:
         the check are dropped from the stream as well as from the final answer.
         """
         ctx = _TurnContext()
-        graph = self._graph(self._tools(ctx, lang, session_id, transcript), lang)
+        graph = self._graph(self._tools(ctx, lang, session_id, transcript, channel), lang)
         raw = ""
         pending = ""
         for chunk, meta in graph.stream(

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.advisor import Assistant, InputError
 
     assistant = Assistant.from_settings(settings)
+    if args.cmd == "chat":
+        with out.status("加载知识库 / loading the knowledge base…"):
+            assistant.warm_up()
     if args.cmd == "ask":
         try:
             reply = assistant.chat(

@@ -7,16 +7,20 @@ passages, each ending with the [n] of its source. Low retrieval confidence says 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.knowledge.chunking import clause_number
+from assistant.knowledge.documents import detect_lang
 from assistant.models import Citation
 from assistant.retrieval import Hit, RetrievalEngine, RetrievalResult
 
-_BASIS_RE = re.compile(r"^\s*(?:依据|Basis)\s*[:：]\s*(\S+)\s+(.+?)\s*$", re.MULTILINE | re.I)
+_BASIS_RE = re.compile(
+    r"^\s*(?:依据|Basis)\s*[:：]\s*(\S+)(?:\s+(.+?))?\s*$", re.MULTILINE | re.IGNORECASE
+)
 _SENT_RE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+|$)|[^.\n]+(?:\.(?=\s|$)|$)")
 _STOP = set(
     [
@@ -185,7 +189,14 @@ class Answerer:
         return None
 
     def answer(self, query: str, lang: str, *, k: int = 5) -> KnowledgeAnswer:
-        result = self.engine.search(query, k, lang=None)
+        result = self.engine.search(query, k)
+        if detect_lang(query) != lang and result.confident:
+            # Asked in one language for a reply in the other ("逾期申报期限是多久？" with
+            # lang="en"): the gate judged the question; the passages come from the
+            # reply's language so the answer is in it.
+            other = self.engine.search(query, k, lang=lang)
+            if other.hits:
+                result = dataclasses.replace(other, confidence=result.confidence, confident=True)
         if result.no_good_answer or not result.hits:
             return KnowledgeAnswer("", [], result, "none")
         hits = [h for h in result.hits if h.metadata.get("lang") == lang] or result.hits
@@ -200,7 +211,7 @@ class Answerer:
         paras = [p.strip() for p in _body_of(hit).split("\n") if p.strip()]
         body = "\n\n".join(f"{p} [1]" for p in paras)
         basis = _BASIS_RE.search(hit.text)
-        if basis:
+        if basis and basis.group(2):
             no = clause_number(basis.group(2))
             ref = self.clause_hit(basis.group(1), no) if no > 0 else None
             if ref is not None:

@@ -128,7 +128,9 @@ CALCULATORS: dict[str, Form] = {
             SlotSpec("credit_sales", "money", MONEY_SALES),
             SlotSpec("credit_terms_days", "days", r"账期|月结|信用期|terms|\bnet\b"),
             SlotSpec(
-                "period_days", "days", r"期间|统计期|周期|过去|period|over (the )?(last|past)"
+                "period_days",
+                "days",
+                r"按|期间|统计期|周期|过去|period|over (the )?(last|past)|based on",
             ),
         ],
         required=["receivables", "credit_sales"],
@@ -145,7 +147,7 @@ CALCULATORS: dict[str, Form] = {
             SlotSpec(
                 "marketable_securities",
                 "money",
-                r"理财|基金|货币基金|有价证券|短期投资|交易性金融|marketable|securities|investments|"
+                r"理财|基金|货币基金|定存|定期|到期的|有价证券|短期投资|交易性金融|marketable|securities|investments|"
                 r"money market",
             ),
             SlotSpec(
@@ -203,7 +205,8 @@ CALC_CUES: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "payment_plan": re.compile(
-        r"分期|分.{0,2}期|还款计划|付款计划|分批|分几次|payment plan|instal+ment|repayment|schedule",
+        r"分期|分.{0,2}期|还款计划|付款计划|分批|分几次|分\s*\d+\s*次|payment plan|instal+ment|repayment|"
+        r"schedule|pay in \d+|in \d+ (equal )?(parts|payments|tranches)",
         re.I,
     ),
 }
@@ -225,7 +228,7 @@ CAUSES: list[tuple[str, re.Pattern[str]]] = [
             r"纠纷|争议|异议|质量问题|质量不行|质量差|不认账|拒收|退货|扯皮|货有问题|规格不对|货不对|"
             r"不合格|次品|瑕疵|短少|数量不对|拒付|拒绝付款|官司|打官司|起诉|仲裁|判决|"
             r"dispute|disputed|quality (issue|problem|complaint)|rejects? the goods|contests?|"
-            r"wrong (colou?r|size|spec|goods|item)|defect|damaged|faulty|refus\w* to pay|lawsuit|sued",
+            r"wrong (colou?r|size|spec|goods|item)|defect|damaged|faulty|lawsuit|sued",
             re.I,
         ),
     ),
@@ -240,8 +243,9 @@ CAUSES: list[tuple[str, re.Pattern[str]]] = [
     (
         "protracted_default",
         re.compile(
-            r"拖欠|拖着|拖了|不付|不给钱|不还|没付|没给|未付|逾期|欠款|欠钱|赖账|老赖|催不回|收不回|"
-            r"late|overdue|not paid|hasn'?t paid|won'?t pay|unpaid|past due|default",
+            r"拖欠|拖着|拖了|不付|不给钱|不还|没付|没给|未付|逾期|欠款|欠钱|赖账|老赖|压款|一直不打款|"
+            r"late|overdue|not paid|hasn'?t paid|won'?t pay|isn'?t paying|not paying|stopped paying|"
+            r"doesn'?t pay|ghost|stalling|keeps? delaying|unpaid|past due|default",
             re.I,
         ),
     ),

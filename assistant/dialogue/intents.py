@@ -27,8 +27,13 @@ INTENTS = (*ACTIONS, *SMALL_TALK, "oos", "injection", "knowledge")
 # Cosine similarity an example must reach to route by embedding alone, per embedder
 # family. e5 similarities sit in a compressed band (unrelated pairs ~0.75), USE and
 # MiniLM spread wider. Measured with `python -m evals dialogue`.
-EXAMPLE_THRESHOLD = {"e5": 0.92, "use": 0.75, "st": 0.75}
+EXAMPLE_THRESHOLD = {"e5": 0.93, "use": 0.75, "st": 0.75}
 
+_COMPUTE = re.compile(
+    r"算|测|排|安排|做个|做一个|列个|看看|多少|几天|几期|"
+    r"calculat|work out|compute|figure out|schedule|what'?s (my|our)|how (much|many)|check",
+    re.IGNORECASE,
+)
 _CREDIT_WORDS = re.compile(
     r"信用|信保|应收|赊销|账款|账期|买方|买家|货款|credit|receivabl|buyer|invoice", re.I
 )
@@ -40,6 +45,7 @@ class IntentSpec:
     cues: list[re.Pattern[str]]
     knowledge_cues: list[re.Pattern[str]] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    early_cues: list[re.Pattern[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +72,7 @@ def load_intents(path: Path) -> dict[str, IntentSpec]:
                 name=name,
                 cues=_compile(body.get("cues") or []),
                 knowledge_cues=_compile(body.get("knowledge_cues") or []),
+                early_cues=_compile(body.get("early_cues") or []),
                 examples=[str(x) for x in body.get("examples") or []],
             )
         except re.error as err:
@@ -141,22 +148,36 @@ class IntentRouter:
         if lead or has_phone:
             return Route("lead", "rule", cues=lead or ["phone"])
 
-        oos = self.hits("oos", text)
-        if oos and not _CREDIT_WORDS.search(text):
+        spec = self.specs.get("oos")
+        early = [m.group(0) for p in (spec.early_cues if spec else []) if (m := p.search(text))]
+        if early and not _CREDIT_WORDS.search(text):
             # "车险理赔怎么走" names another line of business: not ours, whatever verbs follow.
-            return Route("oos", "rule", cues=oos)
+            return Route("oos", "rule", cues=early)
 
         any_cues: list[str] = []
         ranked = sorted(("quote", "calculator", "claim"), key=lambda n: -evidence.get(n, 0))
         for name in ranked:
             cues = self.hits(name, text)
+            if (
+                name == "calculator"
+                and cues
+                and not evidence.get(name)
+                and not _COMPUTE.search(text)
+            ):
+                # "签了分期以后还要报吗" names a calculator topic but asks nothing to compute.
+                any_cues += cues
+                continue
             if cues and (not self.knowledge_like(name, text) or evidence.get(name, 0) >= 2):
                 return Route(name, "rule", cues=cues)
             any_cues += cues
         if not any_cues:
             for name in ranked:
-                if evidence.get(name, 0) >= 2 and not self.knowledge_like(name, text):
+                n = evidence.get(name, 0)
+                if n >= 3 or (n >= 2 and not self.knowledge_like(name, text)):
                     return Route(name, "slots", score=float(evidence[name]))
+        oos = self.hits("oos", text)
+        if oos and not any_cues:
+            return Route("oos", "rule", cues=oos)
         if any_cues:
             # Domain wording that asks how something works: a knowledge question.
             return Route("knowledge", "rule", cues=any_cues)
@@ -166,6 +187,11 @@ class IntentRouter:
             return Route("chitchat", "rule", cues=chit)
 
         near = self.nearest_example(text)
-        if near and near[1] >= self.threshold and near[0] != "oos":
+        if (
+            near
+            and near[1] >= self.threshold
+            and near[0] != "oos"
+            and not self.knowledge_like(near[0], text)
+        ):
             return Route(near[0], "example", score=near[1])
         return Route("knowledge", "default", score=near[1] if near else 0.0)

@@ -45,6 +45,14 @@ _CORRECTION = re.compile(
     r"\b(actually|correction|make it|change (it|that)|i meant|sorry,? it'?s|should be|instead)\b",
     re.IGNORECASE,
 )
+# "Can you answer in English?" is about the reply, not the question (the language switch
+# itself happens in Assistant.chat).
+LANG_REQUEST = re.compile(
+    r"(can|could|would) you (please )?(answer|reply|respond|write|explain)( this| that)? in "
+    r"(english|chinese)\??|(please )?(answer|reply|respond) in (english|chinese)[.!]?|"
+    r"(请|麻烦|能不能|可以)?(用|说)(中文|英文|英语|汉语)(回答|回复|说|解释)?(一下)?(吗|吧|可以吗)?[？?。]?",
+    re.IGNORECASE,
+)
 _NO_BAD_DEBT = re.compile(
     r"(零|没有?|无|从没有?过?)\s*(出过|发生过?|有过)?\s*坏账|坏账\s*(为零|是零|为0|是0|没有|几乎没有)|"
     r"\b(no|zero|never had any|never had)\s+bad debts?",
@@ -112,6 +120,11 @@ class DialogueManager:
         channel: str = "api",
     ) -> Turn:
         text = parsing.normalize_text(text)
+        stripped = LANG_REQUEST.sub(" ", text).strip(" ,，.。!！")
+        if stripped and stripped != text:
+            text = stripped
+        elif not stripped:
+            return self._fixed("greeting", lang)
         state.setdefault("slots", {})
         active = state.get("active")
         has_phone = bool(forms.PHONE_CANDIDATE.search(text))
@@ -126,7 +139,11 @@ class DialogueManager:
         elif (
             intent in ("knowledge", "oos", "chitchat")
             and active == "lead"
-            and (forms.LOOSE_PHONE.search(text) or forms.extract_name(text))
+            and (
+                forms.LOOSE_PHONE.search(text)
+                or forms.extract_name(text)
+                or re.search(r"\d{5,}|电话|手机|号码|phone|number|mobile", text, re.I)
+            )
         ):
             intent = "lead"
 
@@ -154,7 +171,10 @@ class DialogueManager:
         """How many fields of each form this message fills (see ``IntentRouter.classify``)."""
         quote = slots.extract(text, forms.QUOTE.slots, today=today)
         industry = premium.resolve_industry(text, self.tools.rating)
+        sales_named = re.search(forms.MONEY_SALES, text, re.I) is not None
         n_quote = len(quote) + (1 if industry else 0) if "annual_credit_sales" in quote else 0
+        if not sales_named:
+            n_quote = 0  # "客户欠240k" is an amount owed, not a turnover to insure
         cause = forms.detect_cause(text)
         n_claim = 0
         if cause:
@@ -453,7 +473,8 @@ class DialogueManager:
             result, call = self.tools.run("claim_checklist", args, lang)
         except ValidationError as err:
             return self._invalid("claim_checklist", err, state, lang, "claim")
-        clauses = sorted({c.clause_no for c in result.citations})
+        named = render.clause_refs([*result.warnings, *result.next_steps])
+        clauses = sorted({c.clause_no for c in result.citations} | {n for n in named if n > 0})
         cites, numbers = self._clause_citations(clauses, lang)
         body = render.claim(result, lang, numbers)
         follow = ""
@@ -547,7 +568,8 @@ class DialogueManager:
             )
             return body + "\n\n" + result.interpretation, []
         # payment plan
-        cites, numbers = self._clause_citations([result.clause, 25], lang)
+        lines = [*result.warnings, *result.notes]
+        cites, numbers = self._clause_citations([result.clause, *render.clause_refs(lines)], lang)
         rows = [
             t(
                 lang,
@@ -563,9 +585,8 @@ class DialogueManager:
             lang, "calculator.plan_header", n=len(result.schedule), amount=m(filled["amount"], lang)
         )
         body += "\n" + render.bullets(rows)
-        if result.warnings:
-            marks = "".join(f" [{numbers[c]}]" for c in (result.clause,) if c in numbers)
-            body += "\n\n" + render.bullets([w + marks for w in result.warnings])
+        if lines:
+            body += "\n\n" + render.bullets([render.cite_refs(x, numbers) for x in lines])
         return body, cites
 
     # -- lead -----------------------------------------------------------------------------
@@ -580,7 +601,11 @@ class DialogueManager:
         channel: str,
     ) -> Turn:
         info: dict[str, Any] = dict(state.get("lead_slots") or {})
-        raw_phone = forms.PHONE_CANDIDATE.search(text) or forms.LOOSE_PHONE.search(text)
+        raw_phone = (
+            forms.PHONE_CANDIDATE.search(text)
+            or forms.LOOSE_PHONE.search(text)
+            or re.search(r"\+?\d[\d\s-]{3,}\d", text)
+        )
         name = forms.extract_name(text, phone_span=raw_phone.span() if raw_phone else None)
         if name:
             info["name"] = name

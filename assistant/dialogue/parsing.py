@@ -70,6 +70,7 @@ class Quantity:
 _TABLE: dict[int, str] = {c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
 _TABLE.update({0x3000: " ", 0xFFE5: "¥", 0xFFE0: "¢", 0xFFE1: "£", 0x301C: "~", 0xFE6A: "%"})
 _TABLE.update({c: " " for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))})
+_TABLE.update({ord("俩"): "两", ord("仨"): "三"})  # colloquial 俩月 = 两个月, 仨 = 三
 
 
 def _norm(text: str) -> str:
@@ -242,7 +243,7 @@ def _round(v: float) -> float:
 
 _M = r"(?P<m>\d{1,2}|十[一二]?|[一二三四五六七八九])"
 _DD = r"(?P<d>\d{1,2}|[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])"
-_DAY_END = r"(?:(?P<e>底|末)|(?P<b>初))"
+_DAY_END = r"(?:(?P<e>底|末)|(?P<b>初)|(?P<mid>中(?!旬|间|心|国|文)|中旬))"
 _EN_MONTHS = {
     "jan": 1,
     "feb": 2,
@@ -298,6 +299,8 @@ def _day_in_month(y: int, m: int, g: re.Match[str]) -> date | None:
         return date(y, m, _last_day(y, m))
     if groups.get("b"):
         return date(y, m, 1)
+    if groups.get("mid"):
+        return date(y, m, 15)  # "上个月中": the middle of the month
     d = _small_int(groups.get("d") or groups.get("d2") or "")
     return None if d is None else date(y, m, d)
 
@@ -334,6 +337,8 @@ def _h_year_edge(g: re.Match[str], today: date) -> date | None:
             return None
     else:
         y = today.year + _REL_YEARS.get(g.group("ry") or "今年", 0)
+    if g.groupdict().get("mid"):
+        return date(y, 6, 30)
     return date(y, 12, 31) if g.group("e") else date(y, 1, 1)
 
 
@@ -671,7 +676,8 @@ def find_money(text: str) -> list[Quantity]:
             continue
         emag, cur = after.group("emag"), after.group("cur")
         end_num = after.end("emag") if emag else n.end
-        if not cur and _NOT_MONEY_AFTER.match(norm, end_num):
+        spaced = bool(emag) and norm[end_num : end_num + 1].isspace()
+        if not cur and not spaced and _NOT_MONEY_AFTER.match(norm, end_num):
             continue
         value = n.value * _emag_value(after)
         if not (before or cur or emag or n.big_unit) and not _bare_money(norm, n):
@@ -757,6 +763,10 @@ def find_days(text: str) -> list[Quantity]:
             if m.group("yr") and _YEAR_THEN_MONTH.match(norm, m.end()):
                 continue  # "26年8月"
             value, end = _duration(n, m), m.end()
+        elif norm[n.start : n.end] == "两" and re.match(
+            r"月(?![\d日号份初底末中旬])", norm[n.end :]
+        ):
+            value, end = 60.0, n.end + 1  # "俩月" / "两月" = two months
         elif _DAYS_BEFORE.search(norm, max(0, n.start - 8), n.start):
             if n.big_unit or _NON_DAYS_AFTER.match(norm, n.end) or not 0 < n.value <= 720:
                 continue

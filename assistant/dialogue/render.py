@@ -5,10 +5,12 @@ Every figure shown comes from the tool result; this module only lays it out.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from assistant.i18n import t
+from assistant.knowledge.chunking import clause_number
 
 
 def money(value: float | None, lang: str) -> str:
@@ -48,6 +50,23 @@ def status(days_left: int, lang: str) -> str:
     if days_left > 0:
         return t(lang, "claim.days_left", n=days_left)
     return t(lang, "claim.days_passed", n=-days_left)
+
+
+_CLAUSE_REF = re.compile(r"第[零〇一二三四五六七八九十百两\d]+条|Article \d+")
+
+
+def cite_refs(line: str, numbers: dict[int, int]) -> str:
+    """Append the [n] of every policy clause a tool's sentence names ("…（第二十六条）")."""
+    marks = []
+    for m in _CLAUSE_REF.finditer(line):
+        n = numbers.get(clause_number(m.group(0)))
+        if n is not None and f"[{n}]" not in marks:
+            marks.append(f"[{n}]")
+    return f"{line} {' '.join(marks)}" if marks else line
+
+
+def clause_refs(lines: list[str]) -> list[int]:
+    return [clause_number(m.group(0)) for line in lines for m in _CLAUSE_REF.finditer(line)]
 
 
 def bullets(lines: list[str]) -> str:
@@ -119,11 +138,9 @@ def claim(result: Any, lang: str, cite: dict[int, int]) -> str:
         ]
         parts.append(t(lang, "claim.dates") + "\n" + bullets(rows))
     if result.warnings:
-        parts.append(
-            t(lang, "claim.warnings") + "\n" + bullets([f"⚠ {w}" for w in result.warnings])
-        )
-    if getattr(result, "estimated_indemnity", None) and getattr(result, "amount", None):
-        pass
+        warn = [cite_refs(f"⚠ {w}", cite) for w in result.warnings]
+        parts.append(t(lang, "claim.warnings") + "\n" + bullets(warn))
     if result.next_steps:
-        parts.append(t(lang, "claim.next_steps") + "\n" + bullets(list(result.next_steps)))
+        steps = [cite_refs(s, cite) for s in result.next_steps]
+        parts.append(t(lang, "claim.next_steps") + "\n" + bullets(steps))
     return "\n\n".join(parts)

@@ -29,11 +29,11 @@ class SlotSpec:
 def _cue_distance(text: str, q_start: int, q_end: int, cues: re.Pattern[str]) -> int | None:
     """Characters between the quantity and the nearest cue (before it, or right after)."""
     best: int | None = None
-    before = text[max(0, q_start - 24) : q_start]
+    before = text[max(0, q_start - 40) : q_start]
     for m in cues.finditer(before):
         d = len(before) - m.end()
         best = d if best is None else min(best, d)
-    after = text[q_end : q_end + 8]
+    after = text[q_end : q_end + 12]
     for m in cues.finditer(after):
         d = m.start() + 4  # a cue after the number binds less tightly than one before
         best = d if best is None else min(best, d)
@@ -104,16 +104,30 @@ def _find_counts(text: str) -> list[Quantity]:
 
 
 _INST_RE = re.compile(
-    r"(?:分\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)|(\d+)\s*(?:instal+ments?|payments)",
+    r"(?:分\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)|"
+    r"(\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(?:equal\s+|monthly\s+)?"
+    r"(?:instal+ments?|payments|parts|tranches)",
     re.IGNORECASE,
 )
+_EN_NUMBERS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+}
 
 
 def _find_instalments(text: str) -> list[Quantity]:
     out = []
     for m in _INST_RE.finditer(text):
         raw = m.group(1) or m.group(2)
-        v = parsing.parse_number(raw)
+        v = _EN_NUMBERS.get(raw.lower()) or parsing.parse_number(raw)
         if v is not None and 1 <= v <= 60 and not text[m.end() : m.end() + 1].isdigit():
             out.append(Quantity(float(v), m.start(), m.end(), m.group(0), "instalments"))
     return out
@@ -151,7 +165,16 @@ def _find_interval(text: str) -> list[Quantity]:
     return []
 
 
+# "账期不是60天是90天", "20 million, not 30": the negated value is the wrong one.
+_NEGATED_VALUE = re.compile(r"(不是|并非|而不是|不再是|\bnot|isn'?t|instead of)\s*$", re.I)
 _PER_YEAR = re.compile(r"^(一|1|每|全|整)?\s*年$|^(a|one|per|1)\s+year$|^year$", re.I)
+
+
+def _per_year(text: str, q: Quantity) -> bool:
+    """'一年赊销两千万', '一年最多赔多少': a year as a period, not a credit term of 365 days."""
+    if q.value < 365 or not _PER_YEAR.search(q.raw):
+        return False
+    return not re.search(r"(账期|信用期|terms?|net)\s*(为|是|有)?\s*$", text[: q.start], re.I)
 
 
 def extract(
@@ -175,38 +198,43 @@ def extract(
             continue
         kind_specs = [s for s in specs if s.kind == kind]
         cue_res = {s.name: re.compile(s.cues, re.IGNORECASE) for s in kind_specs if s.cues}
-        for q in _quantities(text, kind, today):
-            if any(q.start < e and s < q.end for s, e in used):
-                continue
+        quantities = [
+            q
+            for q in _quantities(text, kind, today)
+            if not any(q.start < e and s < q.end for s, e in used)
+            and not _NEGATED_VALUE.search(text[max(0, q.start - 6) : q.start])
+            and not (kind == "days" and _per_year(text, q))
+        ]
+        # Phase 1: quantities named by a cue, nearest cue first ("法院上周一受理的，我今天才知道":
+        # 今天 is when they learned, whatever date came first).
+        bids: list[tuple[int, int, str]] = []
+        for qi, q in enumerate(quantities):
             c0, c1 = _clause_span(text, q.start, q.end)
             clause = text[c0:c1]
-            qs, qe = q.start - c0, q.end - c0
-            scored = []
             for s in kind_specs:
-                if s.name in found or s.name not in cue_res:
-                    continue
-                d = _cue_distance(clause, qs, qe, cue_res[s.name])
-                if d is not None:
-                    scored.append((d, s.name))
-            if kind == "days" and not scored and q.value >= 365 and _PER_YEAR.search(q.raw):
-                continue  # "一年赊销两千万": a year of sales, not a credit term
-            target: str | None = None
-            if scored:
-                target = min(scored)[1]
-            else:
-                free = [s.name for s in kind_specs if s.name not in found]
-                for name in asked:
-                    if name in free:
-                        target = name
-                        break
-                if target is None:
-                    target = next(
-                        (s.name for s in kind_specs if s.default and s.name in free), None
-                    )
+                if s.name in cue_res:
+                    d = _cue_distance(clause, q.start - c0, q.end - c0, cue_res[s.name])
+                    if d is not None:
+                        bids.append((d, qi, s.name))
+        taken: set[int] = set()
+        for _, qi, name in sorted(bids):
+            if qi in taken or name in found:
+                continue
+            taken.add(qi)
+            found[name] = _typed(kind, quantities[qi].value)
+        # Phase 2: the rest go to the field just asked for, then to the default field.
+        for qi, q in enumerate(quantities):
+            if qi in taken:
+                continue
+            free = [s.name for s in kind_specs if s.name not in found]
+            target = next((n for n in asked if n in free), None)
+            if target is None:
+                target = next((s.name for s in kind_specs if s.default and s.name in free), None)
             if target is None:
                 continue
-            used.append((q.start, q.end))
+            taken.add(qi)
             found[target] = _typed(kind, q.value)
+        used += [(quantities[qi].start, quantities[qi].end) for qi in taken]
     return found
 
 
@@ -273,7 +301,8 @@ def overdue_due_date(text: str, today: date) -> date | None:
 # --- yes / no -------------------------------------------------------------------------
 
 _NEG_REPORTED = re.compile(
-    r"(还没|没有?|未|尚未|忘了|忘记)[^，,。；;]{0,8}?(报|申报|通知|告诉)|not (yet )?(reported|notified)|"
+    r"(还没|没有?|未|尚未|忘了|忘记)[^，,。；;]{0,8}?(报|申报|通知|告诉)|"
+    r"(申报|逾期申报|通知)[^，,。；;]{0,4}(还没|没有|没|未)|not (yet )?(reported|notified)|"
     r"haven'?t (reported|notified|told)|didn'?t (report|notify)",
     re.IGNORECASE,
 )
