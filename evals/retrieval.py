@@ -54,7 +54,9 @@ class Retrieved:
 
 
 def load_cases(path: Path | None = None) -> list[Case]:
-    files = [path] if path and path.is_file() else sorted((path or GOLDEN_DIR).glob("*.yaml"))
+    files = (
+        [path] if path and path.is_file() else sorted((path or GOLDEN_DIR).glob("retrieval*.yaml"))
+    )
     cases: list[Case] = []
     for f in files:
         for raw in yaml.safe_load(f.read_text(encoding="utf-8")) or []:

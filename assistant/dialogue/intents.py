@@ -30,8 +30,9 @@ INTENTS = (*ACTIONS, *SMALL_TALK, "oos", "injection", "knowledge")
 EXAMPLE_THRESHOLD = {"e5": 0.93, "use": 0.75, "st": 0.75}
 
 _COMPUTE = re.compile(
-    r"算|测|排|安排|做个|做一个|列个|看看|多少|几天|几期|"
-    r"calculat|work out|compute|figure out|schedule|what'?s (my|our)|how (much|many)|check",
+    r"算|测|排|安排|做个|做一个|列个|看看|多少|几天|几期|帮我|给我|"
+    r"calculat|work out|compute|figure out|schedule|what'?s (my|our)|how (much|many)|check|"
+    r"draw up|set up|make (a|me|us)|give me|prepare|create|plan for",
     re.IGNORECASE,
 )
 _CREDIT_WORDS = re.compile(
