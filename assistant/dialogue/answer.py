@@ -150,6 +150,7 @@ def _tokens(engine: RetrievalEngine, text: str) -> set[str]:
     }
 
 
+_CLAUSE_REF = re.compile(r"第[一二三四五六七八九十百]+条|Article \d+")
 _SPLIT = re.compile(r"(?<=[。！？!?；;])|(?<=[.])\s+(?=[A-Z0-9\"“(])")
 
 
@@ -203,8 +204,48 @@ class Answerer:
         top = hits[0]
         if top.metadata.get("doc_type") == "faq":
             # A curated answer ranked first answers better than stitched sentences.
-            return self._faq(top, result)
-        return self._extractive(query, hits, result)
+            ka = self._faq(top, result)
+        else:
+            ka = self._extractive(query, hits, result)
+        return self._with_clause(ka, query, hits, lang)
+
+    def _with_clause(
+        self, ka: KnowledgeAnswer, query: str, hits: list[Hit], lang: str
+    ) -> KnowledgeAnswer:
+        """Add the sample clause behind an answer when retrieval found one and the answer
+        does not cite any: a guide or FAQ says it plainly, the clause is what governs."""
+        if any(c.doc_id.startswith("policy-") for c in ka.citations):
+            return ka
+        q = _tokens(self.engine, query)
+        clause: Hit | None = None
+        named = _CLAUSE_REF.search(ka.body)  # "(sample Article 17)" in a guide sentence
+        if named:
+            doc_id = next(
+                (str(h.metadata["doc_id"]) for h in hits if h.metadata.get("doc_type") == "policy"),
+                None,
+            )
+            doc_id = doc_id or f"policy-domestic-tci-{lang}"
+            clause = self.clause_hit(doc_id, clause_number(named.group(0)))
+        if clause is None:
+            for h in hits:
+                if (
+                    h.metadata.get("doc_type") == "policy"
+                    and len(q & _tokens(self.engine, h.text)) >= 3
+                ):
+                    clause = h
+                    break
+        sents = _sentences(_body_of(clause)) if clause is not None else []
+        if clause is None or not sents or not clause.metadata.get("clause"):
+            return ka
+        best = max(sents, key=lambda x: len(q & _tokens(self.engine, x)))
+        n = len(ka.citations) + 1
+        label = clause.metadata["clause"]
+        head = f"示例条款{label}" if lang == "zh" else f"Sample wording, {label}"
+        colon = "：" if lang == "zh" else ": "
+        ka.body += f"\n\n{head}{colon}{best} [{n}]"
+        ka.citations.append(citation_for(n, clause))
+        ka.passages.append(clause)
+        return ka
 
     def _faq(self, hit: Hit, result: RetrievalResult) -> KnowledgeAnswer:
         citations = [citation_for(1, hit)]
@@ -235,7 +276,14 @@ class Answerer:
         if top:
             scores = [score(x) for x in top]
             best = max(range(len(top)), key=lambda i: (scores[i], -i))
-            picked += [(0, x) for x in top[best : best + 3]]
+            # The best sentence, with the neighbours that also speak to the question
+            # (the next one is kept regardless: it often finishes the thought).
+            keep = [
+                i
+                for i in range(best, min(len(top), best + 3))
+                if i in (best, best + 1) or scores[i] > 0
+            ]
+            picked += [(0, top[i]) for i in keep]
         for hi, hit in enumerate(hits[1:3], 1):
             sents = _sentences(_body_of(hit))
             if not sents:
