@@ -1,10 +1,11 @@
 """The tool belt both answer modes share.
 
 ``Toolbox`` binds the pure tool functions to their parameters (``knowledge/*.yaml``), the
-store and the retriever, validates arguments with each tool's pydantic input model and
-records every call as a :class:`~assistant.models.ToolCall`. ``langchain_tools`` wraps the
-same calls as LangChain ``StructuredTool`` objects for the LLM agent, so both modes run the
-same code with the same validation.
+store and the clock, validates arguments with each tool's pydantic input model and
+records every call as a :class:`~assistant.models.ToolCall`. Grounded mode calls
+``Toolbox.run`` directly; the LLM agent (``assistant/agent.py``) wraps the same
+``ToolSpec`` entries as LangChain ``StructuredTool`` objects, so both modes run the same
+code with the same validation.
 """
 
 from __future__ import annotations
