@@ -358,3 +358,26 @@ def test_long_message_is_quick() -> None:
     assert time.perf_counter() - started < 5
     assert money[0].value == 50_000_000 and days[0].value == 60
     assert dates[0][0] == date(2026, 8, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we only found out on the 24th", date(2026, 11, 24)),
+        ("the 30th", date(2026, 10, 30)),  # still ahead this month: last month's
+        ("on the 24th of March", date(2026, 3, 24)),
+        ("判决上个月中生效的", date(2026, 10, 15)),
+        ("9月中旬", date(2026, 9, 15)),
+    ],
+)
+def test_ordinal_days_and_mid_month(text: str, expected: date) -> None:
+    assert parse_date(text, date(2026, 11, 28)) == expected
+
+
+@pytest.mark.parametrize(("text", "days"), [("账期一般俩月", 60), ("90-day terms", 90)])
+def test_colloquial_and_hyphenated_durations(text: str, days: int) -> None:
+    assert parse_days(text) == days
+
+
+def test_money_with_shorthand_unit_before_a_date_word() -> None:
+    assert parse_money("今年赊销一共4300w 年底应收还挂着860w") == 43_000_000

@@ -403,6 +403,18 @@ def _h_en_date(g: re.Match[str], today: date) -> date | None:
     return this_year
 
 
+def _h_en_ordinal(g: re.Match[str], today: date) -> date | None:
+    """'on the 24th': that day of this month, or of last month if it is still ahead."""
+    d = int(g.group("d"))
+    if not 1 <= d <= 31:
+        return None
+    y, m = today.year, today.month
+    if d > today.day:
+        prev = _add_months(today.replace(day=1), -1)
+        y, m = prev.year, prev.month
+    return date(y, m, d) if d <= _last_day(y, m) else None
+
+
 def _h_en_month_end(g: re.Match[str], today: date) -> date | None:
     rel = (g.group("r1") or g.group("r2") or "this").lower()
     shift = -1 if rel in ("last", "previous") else 1 if rel == "next" else 0
@@ -500,6 +512,13 @@ _DATE_PATTERNS: list[_DatePattern] = [
             r"(?:,?\s*(?P<y>\d{4})(?!\d))?"
         ),
         _h_en_date,
+    ),
+    (
+        re.compile(
+            r"(?i)(?<![a-z\d])the\s+(?P<d>\d{1,2})(?:st|nd|rd|th)(?![a-z\d])"
+            rf"(?!\s*(?:of\s+)?{_EN_MONTH_RE})"
+        ),
+        _h_en_ordinal,
     ),
     (
         re.compile(
