@@ -8,7 +8,6 @@ passages, each ending with the [n] of its source. Low retrieval confidence says 
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,13 +267,15 @@ class Answerer:
         q = _tokens(self.engine, query)
 
         def score(sentence: str) -> float:
+            # Overlap, gently length-normalised: a long rule sentence that names the answer
+            # should beat a short aside that shares one word.
             toks = _tokens(self.engine, sentence)
-            return len(q & toks) / math.sqrt(len(toks) + 1)
+            return len(q & toks) / (len(toks) + 1) ** 0.25
 
         picked: list[tuple[int, str]] = []
         top = _sentences(_body_of(hits[0]))
         if top:
-            scores = [score(x) for x in top]
+            scores = [score(x) + (0.3 if i == 0 else 0.0) for i, x in enumerate(top)]
             best = max(range(len(top)), key=lambda i: (scores[i], -i))
             # The best sentence, with the neighbours that also speak to the question
             # (the next one is kept regardless: it often finishes the thought).

@@ -199,7 +199,8 @@ CALC_CUES: dict[str, re.Pattern[str]] = {
         r"现金比率|流动比率|速动比率|偿债|cash ratio|current ratio|quick ratio|liquidity", re.I
     ),
     "recovery_sales": re.compile(
-        r"多卖|多做|卖多少|补回|赚回|弥补|补上|多少销售|recover|make up|earn back|"
+        r"多卖|多做|卖多少|补回|赚回|弥补|补上|多少销售|recover|make up|earn back|need to sell|"
+        r"how much (more|extra)|"
         r"(make|earn|win) (it|that|this|the loss|the money) back|extra (revenue|sales)|"
         r"cover the (loss|bad debt)",
         re.I,
@@ -235,7 +236,7 @@ CAUSES: list[tuple[str, re.Pattern[str]]] = [
     (
         "insolvency",
         re.compile(
-            r"破产|倒闭|清算|跑路|失联|资不抵债|无力偿|被执行|重整|关门|注销|"
+            r"破产|倒闭|清算|跑路|失联|资不抵债|无力偿|被执行|终本|执行不到|重整|关门|注销|"
             r"insolven|bankrupt|liquidat|went bust|went under|administration|receivership|closed down",
             re.I,
         ),
@@ -244,6 +245,7 @@ CAUSES: list[tuple[str, re.Pattern[str]]] = [
         "protracted_default",
         re.compile(
             r"拖欠|拖着|拖了|不付|不给钱|不还|没付|没给|未付|逾期|欠款|欠钱|赖账|老赖|压款|一直不打款|"
+            r"没收到|还没收到|未收到|没到账|没回款|"
             r"late|overdue|not paid|hasn'?t paid|won'?t pay|isn'?t paying|not paying|stopped paying|"
             r"doesn'?t pay|ghost|stalling|keeps? delaying|unpaid|past due|default",
             re.I,
@@ -285,9 +287,8 @@ _NAME_PATTERNS = [
         r"(?=[，,。\s]|电话|手机|$)"
     ),
     re.compile(
-        r"\b(?:my name is|my name's|name's|name is|i am|i'm|this is|call me|name[:：])\s+"
-        r"([A-Z][a-zA-Z]+(?: [A-Z][a-zA-Z]+)?)",
-        re.I,
+        r"\b(?i:my name is|my name's|name's|name is|i am|i'm|this is|name[:：])\s+"
+        r"((?:(?:Mr|Ms|Mrs|Miss|Dr)\.?\s+)?[A-Z][a-zA-Z]+(?: [A-Z][a-zA-Z]+)?)"
     ),
 ]
 SURNAMES = (

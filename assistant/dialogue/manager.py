@@ -29,6 +29,7 @@ from assistant.dialogue.answer import Answerer, citation_for
 from assistant.dialogue.intents import IntentRouter
 from assistant.i18n import items, t
 from assistant.models import Citation, ToolCall
+from assistant.retrieval import normalize_query
 from assistant.tools import leads, premium
 from assistant.tools.claims import Cause, match_documents
 from assistant.tools.registry import Toolbox
@@ -36,8 +37,9 @@ from assistant.tools.registry import Toolbox
 log = logging.getLogger(__name__)
 
 _QUESTION = re.compile(
-    r"[?？]|吗|呢|怎么|如何|什么|为什么|为啥|哪些|哪个|是否|能否|可不可以|会不会|有没有|"
-    r"\b(how|what|why|when|which|who|can|could|does|do|is|are|should|will|would)\b",
+    r"[?？]|吗|怎么|如何|什么|为什么|为啥|哪些|哪个|是否|能否|可不可以|会不会|有没有|"
+    r"\b(how|what|why|when|which|who)\b|"
+    r"(^|[.!;,]\s*)(can|could|does|do|is|are|should|will|would)\b",
     re.IGNORECASE,
 )
 _CORRECTION = re.compile(
@@ -52,6 +54,10 @@ LANG_REQUEST = re.compile(
     r"(english|chinese)\??|(please )?(answer|reply|respond) in (english|chinese)[.!]?|"
     r"(请|麻烦|能不能|可以)?(用|说)(中文|英文|英语|汉语)(回答|回复|说|解释)?(一下)?(吗|吧|可以吗)?[？?。]?",
     re.IGNORECASE,
+)
+_DUE_WORDS = re.compile(r"到期|应付|该付|due|欠|owe|金额|amount", re.I)
+_HAVE = re.compile(
+    r"有|带|保留|齐|都在|手上|手里|留着|存着|\bhave\b|\bgot\b|\bkept\b|on file|attached", re.I
 )
 _NO_BAD_DEBT = re.compile(
     r"(零|没有?|无|从没有?过?)\s*(出过|发生过?|有过)?\s*坏账|坏账\s*(为零|是零|为0|是0|没有|几乎没有)|"
@@ -105,6 +111,7 @@ class DialogueManager:
         self.tools = toolbox
         self.answerer = answerer
         self.router = router
+        self.typos = answerer.engine.synonyms.typos
 
     # -- entry ----------------------------------------------------------------------------
 
@@ -119,7 +126,11 @@ class DialogueManager:
         transcript: list[dict[str, Any]],
         channel: str = "api",
     ) -> Turn:
-        text = parsing.normalize_text(text)
+        # Traditional characters and variants become simplified before any cue is read
+        # ("我們做紡織品批發" routes like "我们做纺织品批发").
+        text = normalize_query(parsing.normalize_text(text))
+        for wrong, right in self.typos.items():
+            text = text.replace(wrong, right)
         stripped = LANG_REQUEST.sub(" ", text).strip(" ,，.。!！")
         if stripped and stripped != text:
             text = stripped
@@ -129,7 +140,7 @@ class DialogueManager:
         active = state.get("active")
         has_phone = bool(forms.PHONE_CANDIDATE.search(text))
         route = self.router.classify(
-            text, has_phone=has_phone, evidence=self._evidence(text, today)
+            text, has_phone=has_phone, evidence=self._evidence(text, today, state)
         )
         intent = route.intent
 
@@ -167,7 +178,9 @@ class DialogueManager:
             return self._oos(text, state, lang)
         return self._knowledge(text, state, lang)
 
-    def _evidence(self, text: str, today: date) -> dict[str, int]:
+    def _evidence(
+        self, text: str, today: date, state: dict[str, Any] | None = None
+    ) -> dict[str, int]:
         """How many fields of each form this message fills (see ``IntentRouter.classify``)."""
         quote = slots.extract(text, forms.QUOTE.slots, today=today)
         industry = premium.resolve_industry(text, self.tools.rating)
@@ -176,6 +189,9 @@ class DialogueManager:
         if not sales_named:
             n_quote = 0  # "客户欠240k" is an amount owed, not a turnover to insure
         cause = forms.detect_cause(text)
+        if cause is None and state and state.get("context_cause") and _DUE_WORDS.search(text):
+            # "货款是9月15号到期的" after a question about a late payer: the same case.
+            cause = state["context_cause"]
         n_claim = 0
         if cause:
             claim = slots.extract(text, forms.claim_form(cause).slots, today=today)
@@ -210,7 +226,17 @@ class DialogueManager:
             target = state.get("last_tool")
         if target is None or target == "lead":
             return None
-        if is_question(text) and not correction and not self._answers_asked(text, state, today):
+        follow_up = (
+            bool(re.search(r"\d", text))
+            and len(text) <= 24
+            and not re.search(r"[?？]|吗|怎么|什么|为什么|how|what|why", text, re.I)
+        )  # "流动资产900万呢": more numbers for the same calculation
+        if (
+            is_question(text)
+            and not correction
+            and not follow_up
+            and not self._answers_asked(text, state, today)
+        ):
             return None
         if self._fills(target, text, state, today):
             return target
@@ -235,7 +261,7 @@ class DialogueManager:
             if slots.reported_flag(text) is not None:
                 return True
             cause = state["slots"].get("claim_checklist", {}).get("cause")
-            if match_documents([text], self.tools.policy, _as_cause(cause)):
+            if _HAVE.search(text) and match_documents([text], self.tools.policy, _as_cause(cause)):
                 return True
             spec = forms.claim_form(state["slots"].get("claim_checklist", {}).get("cause"))
         elif form_name in forms.CALCULATORS:
@@ -263,6 +289,9 @@ class DialogueManager:
     # -- knowledge --------------------------------------------------------------------------
 
     def _knowledge(self, text: str, state: dict[str, Any], lang: str) -> Turn:
+        cause = forms.detect_cause(text)
+        if cause:
+            state["context_cause"] = cause  # a later due date or amount is this case
         ka = self.answerer.answer(text, lang)
         if ka.kind == "none":
             body = (
@@ -350,7 +379,11 @@ class DialogueManager:
         if form_name == "estimate_premium":
             return t(lang, f"quote.ask.{slot}")
         if form_name == "claim_checklist":
-            return t(lang, "claim.ask_cause") if slot == "cause" else ""
+            return {
+                "cause": t(lang, "claim.ask_cause"),
+                "due_date": t(lang, "claim.ask_due"),
+                "aware_on": t(lang, "claim.ask_aware"),
+            }.get(slot, "")
         if form_name in forms.CALCULATORS:
             return t(lang, f"calculator.ask.{form_name}.{slot}")
         return ""
@@ -428,15 +461,16 @@ class DialogueManager:
         for k in ("due_date", "reported_on", "aware_on", "judgment_on"):
             if isinstance(filled.get(k), str):
                 filled[k] = date.fromisoformat(filled[k])
-        cause = forms.detect_cause(text)
-        if (
-            cause
-            and (
-                not filled.get("cause")
-                or cause != "protracted_default"
-                or "cause" in (state.get("asked") or [])
-            )
-        ) or (cause and not filled.get("cause")):
+        cause = forms.detect_cause(text) or (
+            None if filled.get("cause") else state.get("context_cause")
+        )
+        if cause and (
+            not filled.get("cause")
+            or cause != "protracted_default"  # "逾期" words must not undo an insolvency
+            or "cause" in (state.get("asked") or [])
+            or _CORRECTION.search(text)  # "是拖欠 不是破产"
+            or re.search(r"不是|not", text, re.I)
+        ):
             filled["cause"] = cause
         spec = forms.claim_form(filled.get("cause"))
         asked = state.get("asked") if state.get("active") == "claim_checklist" else []
@@ -459,9 +493,13 @@ class DialogueManager:
             filled["overdue_reported"] = flag
         if filled.get("reported_on"):
             filled["overdue_reported"] = True
-        held = match_documents(
-            [text], self.tools.policy, filled.get("cause") or "protracted_default"
+        held = (
+            match_documents([text], self.tools.policy, _as_cause(filled.get("cause")))
+            if _HAVE.search(text)
+            else set()
         )
+        if filled.get("overdue_reported"):
+            held.add("overdue_notification")  # they said they filed it
         if held:
             filled["documents_held"] = sorted(set(filled.get("documents_held", [])) | set(held))
         state["slots"]["claim_checklist"] = _jsonable(filled)
@@ -476,7 +514,7 @@ class DialogueManager:
         named = render.clause_refs([*result.warnings, *result.next_steps])
         clauses = sorted({c.clause_no for c in result.citations} | {n for n in named if n > 0})
         cites, numbers = self._clause_citations(clauses, lang)
-        body = render.claim(result, lang, numbers)
+        body = render.claim(result, lang, numbers, filled.get("amount"))
         follow = ""
         if filled["cause"] == "insolvency" and not filled.get("aware_on"):
             follow = t(lang, "claim.ask_aware")

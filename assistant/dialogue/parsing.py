@@ -424,7 +424,52 @@ def _h_en_month_end(g: re.Match[str], today: date) -> date | None:
 
 _NOT_BEFORE_DIGIT = r"(?<![\d〇零一二三四五六七八九十两])"
 _DatePattern = tuple[re.Pattern[str], Callable[[re.Match[str], date], date | None]]
+_HOLIDAYS = {
+    "国庆": (10, 1),
+    "元旦": (1, 1),
+    "双十一": (11, 11),
+    "双11": (11, 11),
+    "五一": (5, 1),
+    "劳动节": (5, 1),
+    "圣诞": (12, 25),
+}
+
+
+def _recent(today: date, month: int, day: int) -> date:
+    """This year's date, or last year's if it would be more than 183 days ahead."""
+    d = date(today.year, month, day)
+    return date(today.year - 1, month, day) if (d - today).days > 183 else d
+
+
+def _h_holiday(g: re.Match[str], today: date) -> date | None:
+    """'国庆节前到期' -> 30 September; '元旦' -> 1 January (fixed-date holidays only)."""
+    month, day = _HOLIDAYS[g.group("hol")]
+    d = _recent(today, month, day)
+    return d - timedelta(days=1) if g.group("rel") in ("前", "之前") else d
+
+
+def _h_bare_day(g: re.Match[str], today: date) -> date | None:
+    """'10号到期': that day of this month, or of last month if it is still ahead."""
+    d = _small_int(g.group("d"))
+    if d is None or not 1 <= d <= 31:
+        return None
+    first = today.replace(day=1)
+    if d > today.day:
+        first = _add_months(first, -1)
+    return date(first.year, first.month, d) if d <= _last_day(first.year, first.month) else None
+
+
 _DATE_PATTERNS: list[_DatePattern] = [
+    (
+        re.compile(r"(?P<hol>国庆|元旦|双十一|双11|五一|劳动节|圣诞)节?(?P<rel>之前|之后|前|后)?"),
+        _h_holiday,
+    ),
+    (
+        re.compile(
+            r"(?<![\d月.\-/年第])(?P<d>[0-3]?\d|[一二三四五六七八九十]{1,3})\s*号(?!码|线|楼|店)"
+        ),
+        _h_bare_day,
+    ),
     (
         re.compile(r"(?<![\d.])(?P<y>\d{4})(?P<s>[-/.])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})(?!\d)"),
         _h_ymd,
@@ -648,7 +693,7 @@ def _dedupe(qs: list[Quantity]) -> list[Quantity]:
 
 _CUR_BEFORE = re.compile(r"(?:[¥$€£]|(?i:(?<![a-z])(?:rmb|cny|usd|us\$|hk\$))|人民币)\s*\Z")
 _MONEY_AFTER = re.compile(
-    r"(?P<emag>\s*(?i:millions?|mn|mio|billions?|bn|thousand|k|m|w)(?![a-z]))?"
+    r"(?P<emag>\s*(?i:millions?|mn|mio|mil|billions?|bn|thousand|kw|k|m|w)(?![a-z]))?"
     r"(?P<cur>\s*[多余]?\s*(?:元|块钱|块|圆|美元|美金|港元|港币|欧元|人民币"
     r"|(?i:yuan|rmb|cny|usd|dollars?)(?![a-z])))?"
 )
@@ -664,6 +709,8 @@ _EN_MAG = {
     "thousand": 1e3,
     "k": 1e3,
     "w": 1e4,
+    "kw": 1e7,  # 千万, as in "1.2kw"
+    "mil": 1e6,
 }
 _NOT_MONEY_AFTER = re.compile(
     r"\s*[多余来几]?\s*(?:[个家位名户间笔期次单人天日号年月周%‰倍条款项岁度点成折]|星期|礼拜"
@@ -677,11 +724,18 @@ def _emag_value(m: re.Match[str]) -> float:
     return _EN_MAG[emag.strip().lower()] if emag else 1.0
 
 
+_MIXED_DIGIT = re.compile(
+    r"(?<![\d.])\d(?=[千百][\d一二三四五六七八九十两]?[千百万亿])|(?<=[千百])\d(?![\d.])"
+)
+_CN_DIGITS = "零一二三四五六七八九"
+
+
 def find_money(text: str) -> list[Quantity]:
     """Amounts of money, in order. A bare number counts only with 4+ digits or separators."""
     if not text:
         return []
-    norm = _norm(text)
+    # "2千5百万": digits inside a Chinese numeral read as Chinese digits (one for one).
+    norm = _MIXED_DIGIT.sub(lambda m: _CN_DIGITS[int(m.group())], _norm(text))
     masked = _Mask(_date_spans(norm) + [(q.start, q.end) for q in find_pct(text)])
     out: list[Quantity] = []
     for n in _scan(norm):

@@ -48,8 +48,10 @@ def status(days_left: int, lang: str) -> str:
     if days_left == 0:
         return t(lang, "claim.today")
     if days_left > 0:
-        return t(lang, "claim.days_left", n=days_left)
-    return t(lang, "claim.days_passed", n=-days_left)
+        text = t(lang, "claim.days_left", n=days_left)
+    else:
+        text = t(lang, "claim.days_passed", n=-days_left)
+    return text.replace("1 days", "1 day") if abs(days_left) == 1 else text
 
 
 _CLAUSE_REF = re.compile(r"第[零〇一二三四五六七八九十百两\d]+条|Article \d+")
@@ -75,9 +77,12 @@ def bullets(lines: list[str]) -> str:
 
 def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     """``cite`` maps policy clause numbers to citation markers."""
-    parts = [
-        t(lang, "quote.header", industry=result.industry_label, sales=money(sales, lang)),
-        t(
+    header = t(lang, "quote.header", industry=result.industry_label, sales=money(sales, lang))
+    if result.minimum_applied and result.high <= result.minimum_premium:
+        # The whole range is the minimum: a "20,000 – 20,000" range says nothing.
+        figure = t(lang, "quote.flat", minimum=money(result.minimum_premium, lang))
+    else:
+        figure = t(
             lang,
             "quote.range",
             low=money(result.low, lang),
@@ -86,8 +91,8 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
             rate_low=pct(result.rate_low_pct),
             rate_high=pct(result.rate_high_pct),
             rate=pct(result.rate_pct),
-        ),
-    ]
+        )
+    parts = [header, figure]
     if result.minimum_applied:
         mark = f" [{cite[20]}]" if 20 in cite else ""
         parts.append(t(lang, "quote.minimum", minimum=money(result.minimum_premium, lang)) + mark)
@@ -99,7 +104,8 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
             if lang == "zh" and line.note
             else (f"; {line.note}" if line.note else "")
         )
-        rows.append(f"{line.label}：{line.value}{flag} → ×{line.factor:g}{note}")
+        sep, space = ("：", "") if lang == "zh" else (": ", " ")
+        rows.append(f"{line.label}{sep}{line.value}{space}{flag} → ×{line.factor:g}{note}")
     parts.append(t(lang, "quote.breakdown") + "\n" + bullets(rows))
     if result.warnings:
         parts.append(t(lang, "quote.warnings") + "\n" + bullets(list(result.warnings)))
@@ -110,7 +116,7 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     return "\n\n".join(parts)
 
 
-def claim(result: Any, lang: str, cite: dict[int, int]) -> str:
+def claim(result: Any, lang: str, cite: dict[int, int], amount: float | None = None) -> str:
     def mark(clause: int | None) -> str:
         return f" [{cite[clause]}]" if clause is not None and clause in cite else ""
 
@@ -140,7 +146,21 @@ def claim(result: Any, lang: str, cite: dict[int, int]) -> str:
     if result.warnings:
         warn = [cite_refs(f"⚠ {w}", cite) for w in result.warnings]
         parts.append(t(lang, "claim.warnings") + "\n" + bullets(warn))
+    if amount and result.estimated_indemnity is not None:
+        marks = " ".join(f"[{cite[c]}]" for c in (22, 24) if c in cite)
+        line = t(
+            lang,
+            "claim.indemnity",
+            pct=pct(result.indemnity_pct),
+            amount=money(amount, lang),
+            paid=money(result.estimated_indemnity, lang),
+        )
+        parts.append(f"{line} {marks}".rstrip())
     if result.next_steps:
-        steps = [cite_refs(s, cite) for s in result.next_steps]
+        missing = [d.name for d in result.documents if not d.held]
+        # The checklist above already lists missing documents; skip a step that repeats it.
+        steps = [
+            cite_refs(s, cite) for s in result.next_steps if sum(name in s for name in missing) < 2
+        ]
         parts.append(t(lang, "claim.next_steps") + "\n" + bullets(steps))
     return "\n\n".join(parts)

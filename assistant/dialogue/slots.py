@@ -104,7 +104,7 @@ def _find_counts(text: str) -> list[Quantity]:
 
 
 _INST_RE = re.compile(
-    r"(?:分\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)|"
+    r"(?<![第每])(?:分\s*|共\s*|总共\s*|一共\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)(?!限)|"
     r"(\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(?:equal\s+|monthly\s+)?"
     r"(?:instal+ments?|payments|parts|tranches)",
     re.IGNORECASE,
@@ -128,6 +128,9 @@ def _find_instalments(text: str) -> list[Quantity]:
     for m in _INST_RE.finditer(text):
         raw = m.group(1) or m.group(2)
         v = _EN_NUMBERS.get(raw.lower()) or parsing.parse_number(raw)
+        before = text[max(0, m.start() - 2) : m.start()]
+        if re.search(r"[还付]$", before) and not m.group(0).startswith(("分", "共")):
+            continue  # "每两周还一次": how often, not how many
         if v is not None and 1 <= v <= 60 and not text[m.end() : m.end() + 1].isdigit():
             out.append(Quantity(float(v), m.start(), m.end(), m.group(0), "instalments"))
     return out

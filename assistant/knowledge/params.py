@@ -254,6 +254,10 @@ class Synonyms(_Strict):
 
     zh: dict[str, Terms] = Field(default_factory=dict)
     en: dict[str, Terms] = Field(default_factory=dict)
+    typos: dict[str, str] = Field(
+        default_factory=dict,
+        description="Common misspellings -> the right word, fixed before routing (索陪 -> 索赔).",
+    )
 
 
 # --- loading ----------------------------------------------------------------------------

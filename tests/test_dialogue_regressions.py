@@ -1,0 +1,138 @@
+"""Conversations an exploratory test session found mishandled, kept so they stay fixed.
+
+Each is phrased the way the tester (writing as an SME owner) typed it; "today" is Saturday
+28 November 2026.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assistant.advisor import Assistant
+from assistant.config import Settings
+from assistant.models import Reply
+from assistant.storage import Store
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def bot(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    db = Path(tmp_path_factory.mktemp("regress")) / "r.db"
+    return Assistant.from_settings(
+        full_settings, store=Store(f"sqlite:///{db}"), today=lambda: TODAY
+    )
+
+
+def talk(bot: Assistant, *messages: str) -> Reply:
+    sid = None
+    reply = None
+    for m in messages:
+        reply = bot.chat(m, session_id=sid)
+        sid = reply.session_id
+    assert reply is not None
+    return reply
+
+
+def tool(reply: Reply, name: str) -> dict:
+    found = [c for c in reply.tool_calls if c.name == name]
+    assert found, (reply.intent, reply.tool_calls, reply.answer)
+    return found[0].args
+
+
+def test_digits_inside_a_chinese_number_keep_their_value(bot: Assistant) -> None:
+    reply = talk(bot, "帮我估算保费", "卖衣服的", "一年大概2千5百万吧 月结30天")
+    args = tool(reply, "estimate_premium")
+    assert args["annual_credit_sales"] == 25_000_000
+    assert args["industry"] == "textiles_apparel"
+
+
+def test_first_instalment_words_do_not_become_the_instalment_count(bot: Assistant) -> None:
+    reply = talk(
+        bot, "客户要分期还款，总共24万 每两周还一次 分4次 第一次12月1号 原到期日是10月20号"
+    )
+    result = next(c for c in reply.tool_calls if c.name == "payment_plan").result
+    assert isinstance(result, dict)
+    assert len(result["schedule"]) == 4
+    # Due 20 Oct: the 60-day extension ends 19 Dec, so 29 Dec and 12 Jan need consent.
+    assert [i["needs_consent"] for i in result["schedule"]] == [False, False, True, True]
+
+
+def test_a_due_date_after_a_late_payment_question_opens_the_claim_check(bot: Assistant) -> None:
+    reply = talk(bot, "客户拖了快两个月没付款了 保险能赔吗", "货款是9月15号到期的")
+    args = tool(reply, "claim_checklist")
+    assert args["cause"] == "protracted_default"
+    assert args["due_date"] == "2026-09-15"
+    assert "2026年11月14日" in reply.answer  # notification deadline, already passed
+
+
+def test_holiday_due_date_gets_tomorrows_notification_deadline(bot: Assistant) -> None:
+    reply = talk(bot, "国庆节前到期的一笔货款 现在还没收到 要报逾期吗")
+    args = tool(reply, "claim_checklist")
+    assert args["due_date"] == "2026-09-30"
+    assert "2026年11月29日" in reply.answer
+
+
+def test_homophone_typo_is_understood(bot: Assistant) -> None:
+    reply = talk(bot, "索陪时效多久")
+    assert reply.intent == "knowledge"
+    assert reply.citations
+    assert "30" in reply.answer
+
+
+def test_wanting_insurance_while_asking_a_question_is_not_a_lead(bot: Assistant) -> None:
+    reply = talk(bot, "我想投保但是有个客户已经逾期了 这个客户能保吗")
+    assert reply.intent != "lead"
+    assert not reply.handoff
+
+
+def test_sales_needed_after_a_bad_debt_is_the_calculator(bot: Assistant) -> None:
+    reply = talk(
+        bot, "If I lose 200k to a bad debt and my margin is 8%, how much extra do I need to sell?"
+    )
+    args = tool(reply, "recovery_sales")
+    assert args == {"bad_debt": 200000.0, "margin_pct": 8.0}
+    assert reply.lang == "en"
+
+
+def test_is_my_dso_high_is_a_question_not_a_calculation(bot: Assistant) -> None:
+    reply = talk(bot, "DSO 75天算高吗")
+    assert reply.intent == "knowledge"
+
+
+def test_english_not_paying_starts_a_default_claim(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "Our customer owes us RMB 420,000 and just isn't paying. No complaints about the goods,"
+        " they just ghost us. Can you help me get a claim together?",
+    )
+    args = tool(reply, "claim_checklist")
+    assert args["cause"] == "protracted_default"
+    assert args["amount"] == 420000
+
+
+def test_negated_cause_correction_switches_the_cause(bot: Assistant) -> None:
+    reply = talk(bot, "客户跑路了，要理赔", "是拖欠 不是破产")
+    assert tool(reply, "claim_checklist")["cause"] == "protracted_default"
+
+
+def test_a_mentioned_document_is_not_a_held_document(bot: Assistant) -> None:
+    reply = talk(bot, "I want to make a claim, the buyer is late and the invoice was due Aug 20")
+    assert "invoices" not in tool(reply, "claim_checklist").get("documents_held", [])
+
+
+def test_claim_with_an_amount_says_roughly_what_it_pays(bot: Assistant) -> None:
+    reply = talk(bot, "客户欠我们80万，破产了，上周五知道的，合同发票都有")
+    assert "72万元" in reply.answer  # 90% of 800,000 under the sample wording
+    assert tool(reply, "claim_checklist")["documents_held"] == ["invoices", "sales_contract"]
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("帮我写个年终总结", "oos"), ("帮我看看", "help"), ("Hello! Morning", "greeting")],
+)
+def test_vague_and_off_topic_messages(bot: Assistant, message: str, intent: str) -> None:
+    assert talk(bot, message).intent == intent
