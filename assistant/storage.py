@@ -417,6 +417,20 @@ class Store:
             return existing, False
         return lead_id, True
 
+    def update_lead_contact(
+        self, lead_id: str, *, name: str | None = None, company: str | None = None
+    ) -> bool:
+        """Fill in the name or company a prospect gives after the lead was stored."""
+        with self._write() as session:
+            row = session.get(LeadRow, lead_id)
+            if row is None:
+                return False
+            if name:
+                row.name = name[:50]
+            if company:
+                row.company = company[:100]
+            return True
+
     def get_lead(self, lead_id: str) -> dict[str, Any] | None:
         with self._read() as session:
             row = session.get(LeadRow, lead_id)

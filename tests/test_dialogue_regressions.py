@@ -136,3 +136,21 @@ def test_claim_with_an_amount_says_roughly_what_it_pays(bot: Assistant) -> None:
 )
 def test_vague_and_off_topic_messages(bot: Assistant, message: str, intent: str) -> None:
     assert talk(bot, message).intent == intent
+
+
+def test_share_in_tenths_refines_the_last_quote(bot: Assistant) -> None:
+    reply = talk(bot, "年销售5000万，做电子的，账期60天，保费多少", "最大客户占6成")
+    assert tool(reply, "estimate_premium")["largest_buyer_share_pct"] == 60
+
+
+def test_company_given_after_the_hand_off_is_added_to_the_lead(bot: Assistant) -> None:
+    first = talk(bot, "转人工")
+    sid = first.session_id
+    captured = bot.chat("13800138000 张总", session_id=sid)
+    assert captured.handoff and captured.lead_id
+    reply = bot.chat("公司是宁波海曙某某贸易", session_id=sid)
+    assert reply.intent == "lead"
+    lead = bot.store.get_lead(captured.lead_id)
+    assert lead is not None
+    assert lead["company"] == "宁波海曙某某贸易"
+    assert lead["name"] == "张总"

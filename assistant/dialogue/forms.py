@@ -306,6 +306,11 @@ _COMPANY_RE = re.compile(
     r"(?:有限责任公司|股份有限公司|有限公司|集团|公司|厂))|"
     r"\b(?:company|from|at|with)\s+([A-Z][\w&.\- ]{1,40}?(?:Co\.?|Ltd\.?|Inc\.?|Limited|Group|Company))",
 )
+# "公司是宁波海曙某某贸易", "Company is Shanghai ABC Trading": named without a legal suffix.
+_COMPANY_NAMED = re.compile(
+    r"(?:公司|单位|公司名字?)(?:是|叫|名叫|名称是)[:：]?\s*([\u4e00-\u9fa5A-Za-z0-9（）()]{2,30})|"
+    r"\b(?i:company(?: name)? is|we are|i'm from|i am from|from)\s+((?:[A-Z][\w&.\-]*\s?){1,6})"
+)
 
 
 def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str | None:
@@ -337,6 +342,10 @@ def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str
 def extract_company(text: str) -> str | None:
     m = _COMPANY_RE.search(text)
     if not m:
+        named = _COMPANY_NAMED.search(text)
+        if named:
+            value = (named.group(1) or named.group(2) or "").strip(" ，,。.")
+            return value if len(value) > 2 else None
         return None
     name = (m.group(1) or m.group(2) or "").strip()
     name = re.split(r"公司(?:名字?)?(?:是|叫)|我们是|我们在|我在|来自|是", name)[-1]

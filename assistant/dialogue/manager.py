@@ -158,6 +158,17 @@ class DialogueManager:
         ):
             intent = "lead"
 
+        lead = state.get("lead") or {}
+        if lead.get("lead_id") and intent in ("knowledge", "chitchat") and len(text) <= 40:
+            # "姓王" / "Company is Shanghai ABC Trading" right after the hand-off.
+            name, company = forms.extract_name(text), forms.extract_company(text)
+            if (name or company) and self.tools.store.update_lead_contact(
+                lead["lead_id"], name=name, company=company
+            ):
+                return Turn(
+                    t(lang, "lead.updated"), "lead", handoff=True, lead_id=lead["lead_id"]
+                )
+
         log.debug("route %s via %s cues=%s (active=%s)", intent, route.via, route.cues, active)
         if intent == "injection":
             return self._fixed("injection", lang, refusal=True)

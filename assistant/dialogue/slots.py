@@ -71,7 +71,7 @@ def _quantities(text: str, kind: str, today: date) -> list[Quantity]:
 
 _PCT_RE = re.compile(
     r"(百分之[零〇一二三四五六七八九十百点\d.]+|\d+(?:\.\d+)?\s*(?:%|％|percent\b|个点)|"
-    r"[一二三四五六七八九十]成[一二三四五六七八九]?|一半|half)",
+    r"(?:[一二三四五六七八九十]|\d)成[一二三四五六七八九]?|一半|half)",
     re.IGNORECASE,
 )
 
