@@ -292,7 +292,8 @@ class DialogueManager:
     def _fixed(self, key: str, lang: str, *, refusal: bool = False) -> Turn:
         return Turn(
             answer=t(lang, f"dialogue.{key}"),
-            intent=key,
+            # A thank-you is small talk: reported as chit-chat, answered with its own line.
+            intent="chitchat" if key == "thanks" else key,
             suggestions=items(lang, "suggest.default"),
             refusal=refusal,
         )
