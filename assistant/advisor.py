@@ -182,7 +182,12 @@ class Assistant:
         state = self.store.get_state(sid) or {}
         raw = message if isinstance(message, str) else ""
         text = clean_text(raw)
-        reply_lang = lang or guess_lang(text[:500], state.get("lang", "zh"))
+        # The end of a long paste (the question) decides the language, not its start.
+        basis = text[:500]
+        if len(text) > 600:
+            last = re.split(r"[\n。！？!?]\s*", text.rstrip("\n 。！？!?"))[-1]
+            basis = last if len(last) >= 4 else text[-300:]
+        reply_lang = lang or guess_lang(basis, state.get("lang", "zh"))
         if not text:
             return text, sid, state, reply_lang, "empty"
         if len(text) > self.settings.max_message_chars:

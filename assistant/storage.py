@@ -418,9 +418,15 @@ class Store:
         return lead_id, True
 
     def update_lead_contact(
-        self, lead_id: str, *, name: str | None = None, company: str | None = None
+        self,
+        lead_id: str,
+        *,
+        name: str | None = None,
+        company: str | None = None,
+        phone: str | None = None,
     ) -> bool:
-        """Fill in the name or company a prospect gives after the lead was stored."""
+        """Fill in the name, company or corrected phone (E.164) a prospect gives after the
+        lead was stored, so a correction does not create a second lead."""
         with self._write() as session:
             row = session.get(LeadRow, lead_id)
             if row is None:
@@ -429,6 +435,8 @@ class Store:
                 row.name = name[:50]
             if company:
                 row.company = company[:100]
+            if phone:
+                row.phone = phone
             return True
 
     def get_lead(self, lead_id: str) -> dict[str, Any] | None:

@@ -154,3 +154,55 @@ def test_company_given_after_the_hand_off_is_added_to_the_lead(bot: Assistant) -
     assert lead is not None
     assert lead["company"] == "宁波海曙某某贸易"
     assert lead["name"] == "张总"
+
+
+def test_an_open_quote_does_not_swallow_a_message_about_something_else(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "Quote: plastics, RMB 18m credit sales, 60 day terms",
+        "One of those buyers owes RMB 500k and wants to pay over 5 months.",
+    )
+    assert not [c for c in reply.tool_calls if c.name == "estimate_premium"]
+
+
+def test_a_generic_word_does_not_replace_the_industry(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "Quote for auto parts, 30m turnover, net 60",
+        "Our biggest dealer is about 35% of our AR",
+    )
+    args = tool(reply, "estimate_premium")
+    assert args["industry"] == "auto_parts"
+    assert args["largest_buyer_share_pct"] == 35
+
+
+def test_day_first_slash_dates_are_read(bot: Assistant) -> None:
+    reply = talk(bot, "Buyer hasn't paid, the invoice was due 15/09/2026, I want to claim")
+    assert tool(reply, "claim_checklist")["due_date"] == "2026-09-15"
+
+
+def test_titled_name_is_kept_and_a_corrected_phone_updates_the_same_lead(
+    full_settings: Settings, tmp_path: Path
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'lead.db'}")
+    own = Assistant.from_settings(full_settings, store=store, today=lambda: TODAY)
+    first = own.chat("转人工，我是温州鞋厂的陈总，电话13812345678")
+    assert first.handoff and first.lead_id
+    again = own.chat("号码打错了 应该是 135 7777 8899", session_id=first.session_id)
+    assert again.lead_id == first.lead_id
+    leads = store.list_leads()
+    assert len(leads) == 1
+    assert leads[0]["phone"] == "+8613577778899"
+    assert leads[0]["name"] == "陈总"
+
+
+def test_minimum_premium_is_shown_as_a_floor_not_a_midpoint(bot: Assistant) -> None:
+    reply = talk(bot, "年赊销500万，做电子的，账期60天，保费多少")
+    assert "起" in reply.answer
+    assert "中间值" not in reply.answer
+
+
+def test_a_long_paste_is_answered_in_the_language_of_its_question(bot: Assistant) -> None:
+    contract = "The Buyer shall pay within 150 days of delivery. " * 60
+    reply = talk(bot, contract + "\n这个买家的应收账款能投保吗？")
+    assert reply.lang == "zh"

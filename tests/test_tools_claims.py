@@ -545,3 +545,17 @@ def test_invalid_claim_input(fields: dict[str, Any], needle: str) -> None:
 def test_today_defaults_to_the_real_date() -> None:
     result = check(cause="protracted_default", due_date=date.today())
     assert {k.key: k.days_left for k in result.key_dates}["notification_deadline"] == 60
+
+
+def test_a_future_due_date_does_not_ask_for_an_overdue_notification_now() -> None:
+    from assistant.tools.claims import ClaimInput, claim_checklist
+
+    policy = load_policy_params(Path("knowledge/policy.yaml"))
+    out = claim_checklist(
+        ClaimInput(
+            cause="protracted_default", due_date=date(2027, 3, 15), today=date(2026, 11, 28)
+        ),
+        policy,
+    )
+    assert any("尚未逾期" in w for w in out.warnings)
+    assert not any("立即向保险人提交书面逾期申报" in s for s in out.next_steps)

@@ -149,6 +149,16 @@ def _tokens(engine: RetrievalEngine, text: str) -> set[str]:
     }
 
 
+_YES_NO_Q = re.compile(
+    r"吗|么[？?]?$|能不能|是不是|可不可以|有没有|会不会|要不要|行不行|对不对|算不算|"
+    r"^(is|are|do|does|did|can|could|will|would|should|shall|have|has|may|must)\b",
+    re.IGNORECASE,
+)
+_VERDICT = re.compile(
+    r"^(不是|是的|可以|不可以|不能|能|不会|会|不一定|不需要|需要|不用|不行|有|没有|不一样|一样)[。，,！!]|"
+    r"^(no|yes|not necessarily|possibly|usually|generally)[.,!]\s*",
+    re.IGNORECASE,
+)
 _CLAUSE_REF = re.compile(r"第[一二三四五六七八九十百]+条|Article \d+")
 _SPLIT = re.compile(r"(?<=[。！？!?；;])|(?<=[.])\s+(?=[A-Z0-9\"“(])")
 
@@ -201,9 +211,15 @@ class Answerer:
             return KnowledgeAnswer("", [], result, "none")
         hits = [h for h in result.hits if h.metadata.get("lang") == lang] or result.hits
         top = hits[0]
-        if top.metadata.get("doc_type") == "faq":
-            # A curated answer ranked first answers better than stitched sentences.
-            ka = self._faq(top, result)
+        faq_sim = top.explanation.faq_match or 0.0
+        if top.metadata.get("doc_type") == "faq" and (
+            "faq question match" in top.explanation.reasons
+            or faq_sim >= self.engine.faq_threshold - 0.06
+        ):
+            # A curated answer to (nearly) this question beats stitched sentences. A FAQ that
+            # only ranks first without matching the question would answer another one
+            # ("No. …"), so that case is quoted sentence by sentence instead.
+            ka = self._faq(top, result, yes_no=_YES_NO_Q.search(query) is not None)
         else:
             ka = self._extractive(query, hits, result)
         return self._with_clause(ka, query, hits, lang)
@@ -246,9 +262,12 @@ class Answerer:
         ka.passages.append(clause)
         return ka
 
-    def _faq(self, hit: Hit, result: RetrievalResult) -> KnowledgeAnswer:
+    def _faq(self, hit: Hit, result: RetrievalResult, *, yes_no: bool = True) -> KnowledgeAnswer:
         citations = [citation_for(1, hit)]
         paras = [p.strip() for p in _body_of(hit).split("\n") if p.strip()]
+        if paras and not yes_no:
+            # The FAQ's "No." answered its own yes/no question; the user asked another kind.
+            paras[0] = _VERDICT.sub("", paras[0], count=1).strip() or paras[0]
         body = "\n\n".join(f"{p} [1]" for p in paras)
         basis = _BASIS_RE.search(hit.text)
         if basis and basis.group(2):

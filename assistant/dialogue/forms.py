@@ -89,7 +89,8 @@ def claim_form(cause: str | None) -> Form:
             SlotSpec(
                 "reported_on",
                 "date",
-                r"申报|报了|报的|报过|通知(了|过)?保险|reported|notified|filed the overdue",
+                r"申报|报了|报的|报过|通知(了|过)?保险|reported|notified|filed the overdue|"
+                r"(sent|filed|submitted|lodged) (the |an |our )?(overdue )?(notice|notification)",
             ),
             SlotSpec(
                 "aware_on",
@@ -279,6 +280,9 @@ PHONE_CANDIDATE = re.compile(
 )
 LOOSE_PHONE = re.compile(r"(?<![\d.])\+?\d[\d\s-]{6,18}\d(?![\d.])")
 
+_TITLED = re.compile(
+    r"([\u4e00-\u9fa5])(先生|女士|小姐|总|经理|老板|老师|主任)|\b((?:Mr|Ms|Mrs|Miss|Dr)\.?\s+[A-Z][a-z]+)"
+)
 _NAME_PATTERNS = [
     re.compile(r"(?:我姓|免贵姓)\s*([\u4e00-\u9fa5])(?:[，,。\s]|$|电话|手机)"),
     re.compile(
@@ -299,7 +303,21 @@ SURNAMES = (
     "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇"
 )
 _SURNAME_ONLY = re.compile(r"(?:我姓|免贵姓)\s*([\u4e00-\u9fa5])")
-_NOT_NAMES = {"老板", "客户", "公司", "一家", "工厂", "外贸", "销售", "财务", "做", "想", "要"}
+_NOT_NAMES = {
+    "老板",
+    "客户",
+    "公司",
+    "一家",
+    "工厂",
+    "外贸",
+    "销售",
+    "财务",
+    "做",
+    "想",
+    "要",
+    "应该是",
+    "打错了",
+}
 _BARE_NAME = re.compile(r"^\s*([\u4e00-\u9fa5]{2,4}|[A-Z][a-z]+ [A-Z][a-z]+)\s*[，,、:：]?\s*$")
 _COMPANY_RE = re.compile(
     r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,30}?"
@@ -322,6 +340,11 @@ def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str
             name = m.group(1).strip()
             if name and name not in _NOT_NAMES and "公司" not in name:
                 return name
+    for titled in _TITLED.finditer(text):
+        if titled.group(3):
+            return titled.group(3)
+        if titled.group(1) in SURNAMES:
+            return titled.group(1) + titled.group(2)  # "陈总", "王小姐"
     m2 = _SURNAME_ONLY.search(text)
     if m2:
         return m2.group(1)
@@ -329,12 +352,20 @@ def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str
         rest = (text[: phone_span[0]] + " " + text[phone_span[1] :]).strip(" ，,。.、")
         rest = re.sub(r"(电话|手机|号码|手机号)[:：是]?", "", rest).strip(" ，,。.、")
         bare = _BARE_NAME.match(rest)
-        if bare and bare.group(1) not in _NOT_NAMES:
+        if (
+            bare
+            and bare.group(1) not in _NOT_NAMES
+            and (bare.group(1)[0] in SURNAMES or bare.group(1)[0].isupper())
+        ):
             return bare.group(1)
         # "安排个人联系我吧，刘洋，电话138...": the segment right before the number.
         before = re.sub(r"(电话|手机|号码|手机号)[:：是]?\s*$", "", text[: phone_span[0]])
         segment = re.split(r"[，,。、\s]+", before.strip(" ，,。、"))[-1]
-        if re.fullmatch(r"[\u4e00-\u9fa5]{2,3}", segment) and segment[0] in SURNAMES:
+        if (
+            re.fullmatch(r"[\u4e00-\u9fa5]{2,3}", segment)
+            and segment[0] in SURNAMES
+            and segment not in _NOT_NAMES
+        ):
             return segment
     return None
 

@@ -129,6 +129,10 @@ class DialogueManager:
         # Traditional characters and variants become simplified before any cue is read
         # ("我們做紡織品批發" routes like "我们做纺织品批发").
         text = normalize_query(parsing.normalize_text(text))
+        if len(text) > 600:
+            # A pasted contract with a question at the end: the question is what to read.
+            tail = re.split(r"[\n。！？!?]\s*", text[:-1])[-1] if text[-1] in "?？" else ""
+            text = (tail + text[-1]) if 4 <= len(tail) <= 300 else text[-300:]
         for wrong, right in self.typos.items():
             text = text.replace(wrong, right)
         stripped = LANG_REQUEST.sub(" ", text).strip(" ,，.。!！")
@@ -165,9 +169,7 @@ class DialogueManager:
             if (name or company) and self.tools.store.update_lead_contact(
                 lead["lead_id"], name=name, company=company
             ):
-                return Turn(
-                    t(lang, "lead.updated"), "lead", handoff=True, lead_id=lead["lead_id"]
-                )
+                return Turn(t(lang, "lead.updated"), "lead", handoff=True, lead_id=lead["lead_id"])
 
         log.debug("route %s via %s cues=%s (active=%s)", intent, route.via, route.cues, active)
         if intent == "injection":
@@ -177,12 +179,15 @@ class DialogueManager:
             if intent == "help":
                 turn.suggestions = items(lang, "suggest.default")
             return turn
+        # A message routed by its own words may fill any field; one that only continues an
+        # open form fills cue-named fields and the one just asked for (see slots.extract).
+        explicit = intent in ("quote", "claim", "calculator") or bool(_CORRECTION.search(text))
         if intent == "quote" or intent == "estimate_premium":
-            return self._quote(text, state, lang, today)
+            return self._quote(text, state, lang, today, explicit)
         if intent in ("claim", "claim_checklist"):
-            return self._claim(text, state, lang, today)
+            return self._claim(text, state, lang, today, explicit)
         if intent in ("calculator", *forms.CALCULATORS):
-            return self._calculator(text, state, lang, today, intent)
+            return self._calculator(text, state, lang, today, intent, explicit)
         if intent == "lead":
             return self._lead(text, state, lang, session_id, transcript, channel)
         if intent == "oos":
@@ -249,7 +254,7 @@ class DialogueManager:
             and not self._answers_asked(text, state, today)
         ):
             return None
-        if self._fills(target, text, state, today):
+        if self._fills(target, text, state, today, loose=correction):
             return target
         return None
 
@@ -260,7 +265,9 @@ class DialogueManager:
             return False
         return self._fills(active, text, state, today)
 
-    def _fills(self, form_name: str, text: str, state: dict[str, Any], today: date) -> bool:
+    def _fills(
+        self, form_name: str, text: str, state: dict[str, Any], today: date, loose: bool = False
+    ) -> bool:
         asked = state.get("asked") or []
         if form_name == "estimate_premium":
             if premium.resolve_industry(text, self.tools.rating):
@@ -279,7 +286,7 @@ class DialogueManager:
             spec = forms.CALCULATORS[form_name]
         else:
             return False
-        if slots.extract(text, spec.slots, today=today, asked=asked):
+        if slots.extract(text, spec.slots, today=today, asked=asked, use_defaults=loose):
             return True
         for name in asked:
             kind = spec.kind(name) if any(s.name == name for s in spec.slots) else None
@@ -414,13 +421,19 @@ class DialogueManager:
             )
         return Turn(body, intent, suggestions=[], asked=ask)
 
-    def _quote(self, text: str, state: dict[str, Any], lang: str, today: date) -> Turn:
+    def _quote(
+        self, text: str, state: dict[str, Any], lang: str, today: date, explicit: bool = True
+    ) -> Turn:
         filled: dict[str, Any] = dict(state["slots"].get("estimate_premium", {}))
         asked = state.get("asked") if state.get("active") == "estimate_premium" else []
         industry = premium.resolve_industry(text, self.tools.rating)
-        if industry:
+        generic = industry is not None and self.tools.rating.industries[industry].generic
+        if industry and not (generic and filled.get("industry") and not explicit):
+            # "our biggest dealer is 35%": a generic word must not replace 汽配 mid-form.
             filled["industry"] = industry
-        found = slots.extract(text, forms.QUOTE.slots, today=today, asked=asked)
+        found = slots.extract(
+            text, forms.QUOTE.slots, today=today, asked=asked, use_defaults=explicit
+        )
         if not found and asked:
             for name in asked:
                 if name == "industry":
@@ -468,7 +481,9 @@ class DialogueManager:
 
     # -- claim ---------------------------------------------------------------------------
 
-    def _claim(self, text: str, state: dict[str, Any], lang: str, today: date) -> Turn:
+    def _claim(
+        self, text: str, state: dict[str, Any], lang: str, today: date, explicit: bool = True
+    ) -> Turn:
         filled: dict[str, Any] = dict(state["slots"].get("claim_checklist", {}))
         for k in ("due_date", "reported_on", "aware_on", "judgment_on"):
             if isinstance(filled.get(k), str):
@@ -486,7 +501,7 @@ class DialogueManager:
             filled["cause"] = cause
         spec = forms.claim_form(filled.get("cause"))
         asked = state.get("asked") if state.get("active") == "claim_checklist" else []
-        found = slots.extract(text, spec.slots, today=today, asked=asked)
+        found = slots.extract(text, spec.slots, today=today, asked=asked, use_defaults=explicit)
         if not found and asked:
             for name in asked:
                 if name == "cause":
@@ -545,7 +560,13 @@ class DialogueManager:
     # -- calculators ---------------------------------------------------------------------
 
     def _calculator(
-        self, text: str, state: dict[str, Any], lang: str, today: date, intent: str
+        self,
+        text: str,
+        state: dict[str, Any],
+        lang: str,
+        today: date,
+        intent: str,
+        explicit: bool = True,
     ) -> Turn:
         kind = forms.calculator_kind(text) if intent == "calculator" else intent
         if kind is None and state.get("active") in forms.CALCULATORS:
@@ -566,7 +587,7 @@ class DialogueManager:
             if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
                 filled[k] = date.fromisoformat(v)
         asked = state.get("asked") if state.get("active") == kind else []
-        found = slots.extract(text, form.slots, today=today, asked=asked)
+        found = slots.extract(text, form.slots, today=today, asked=asked, use_defaults=explicit)
         if not found and asked:
             for name in asked:
                 value = slots.bare_value(text, form.kind(name), today)
@@ -668,7 +689,18 @@ class DialogueManager:
                 info["phone"] = leads.normalize_phone(raw_phone.group(0))
             except leads.PhoneError:
                 bad_phone = True
+        previous = state.get("lead_slots", {}).get("phone")
         state["lead_slots"] = info
+        lead_id = (state.get("lead") or {}).get("lead_id")
+        if lead_id and not bad_phone and (info.get("phone") != previous or name or company):
+            # "号码打错了，应该是…" after the hand-off: correct the stored lead, don't add one.
+            self.tools.store.update_lead_contact(
+                lead_id,
+                name=name,
+                company=company,
+                phone=info.get("phone") if info.get("phone") != previous else None,
+            )
+            return Turn(t(lang, "lead.updated"), "lead", handoff=True, lead_id=lead_id)
         if bad_phone:
             state["active"], state["asked"] = "lead", ["phone"]
             return Turn(t(lang, "lead.invalid_phone"), "lead", asked=["phone"])

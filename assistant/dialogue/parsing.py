@@ -441,6 +441,32 @@ def _recent(today: date, month: int, day: int) -> date:
     return date(today.year - 1, month, day) if (d - today).days > 183 else d
 
 
+def _h_slash(g: re.Match[str], today: date) -> date | None:
+    """'15/09/2026', '11/25', '01/10/2026': day first unless that cannot be a date.
+
+    Day-month-year is the reading for an ambiguous pair (British usage, common in trade
+    documents); a first number above 12 must be the day, a second above 12 the day too.
+    """
+    a, b = int(g.group("a")), int(g.group("b"))
+    y_raw = g.group("y")
+    if a > 12 and b <= 12:
+        d, m = a, b
+    elif b > 12 and a <= 12:
+        m, d = a, b
+    elif a <= 12 and b <= 12:
+        d, m = a, b
+    else:
+        return None
+    if d > 31 or m < 1 or d < 1:
+        return None
+    if y_raw:
+        y = int(y_raw) + (2000 if len(y_raw) == 2 else 0)
+        return date(y, m, d) if d <= _last_day(y, m) else None
+    if d > _last_day(today.year, m):
+        return None
+    return _recent(today, m, d)
+
+
 def _h_holiday(g: re.Match[str], today: date) -> date | None:
     """'国庆节前到期' -> 30 September; '元旦' -> 1 January (fixed-date holidays only)."""
     month, day = _HOLIDAYS[g.group("hol")]
@@ -460,6 +486,18 @@ def _h_bare_day(g: re.Match[str], today: date) -> date | None:
 
 
 _DATE_PATTERNS: list[_DatePattern] = [
+    (
+        re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4}|\d{2})(?![\d/])"),
+        _h_slash,
+    ),
+    (
+        # Without a year only after a date word: "1/3的客户" is a third, not 1 March.
+        re.compile(
+            r"(?i:(?<=due )|(?<=on )|(?<=by )|(?<=from )|(?<=until )|(?<=starting )|(?<=dated ))"
+            r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\d/])(?P<y>)"
+        ),
+        _h_slash,
+    ),
     (
         re.compile(r"(?P<hol>国庆|元旦|双十一|双11|五一|劳动节|圣诞)节?(?P<rel>之前|之后|前|后)?"),
         _h_holiday,
@@ -749,7 +787,8 @@ def find_money(text: str) -> list[Quantity]:
             continue
         emag, cur = after.group("emag"), after.group("cur")
         end_num = after.end("emag") if emag else n.end
-        spaced = bool(emag) and norm[end_num : end_num + 1].isspace()
+        # "600万 年赊销": a space ends the amount; what follows is the next phrase.
+        spaced = bool(emag or n.big_unit) and norm[end_num : end_num + 1].isspace()
         if not cur and not spaced and _NOT_MONEY_AFTER.match(norm, end_num):
             continue
         value = n.value * _emag_value(after)

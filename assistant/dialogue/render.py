@@ -81,6 +81,14 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     if result.minimum_applied and result.high <= result.minimum_premium:
         # The whole range is the minimum: a "20,000 – 20,000" range says nothing.
         figure = t(lang, "quote.flat", minimum=money(result.minimum_premium, lang))
+    elif result.minimum_applied:
+        # The midpoint is lifted to the minimum: say "from the minimum, up to X".
+        figure = t(
+            lang,
+            "quote.min_range",
+            minimum=money(result.minimum_premium, lang),
+            high=money(result.high, lang),
+        )
     else:
         figure = t(
             lang,

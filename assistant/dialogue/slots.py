@@ -170,7 +170,10 @@ def _find_interval(text: str) -> list[Quantity]:
 
 # "账期不是60天是90天", "20 million, not 30": the negated value is the wrong one.
 _NEGATED_VALUE = re.compile(r"(不是|并非|而不是|不再是|\bnot|isn'?t|instead of)\s*$", re.I)
-_PER_YEAR = re.compile(r"^(一|1|每|全|整)?\s*年$|^(a|one|per|1)\s+year$|^year$", re.I)
+_PER_YEAR = re.compile(
+    r"^(一|1|每|全|整|两|二|三|四|五|\d)?\s*个?\s*年$|^(a|one|per|\d+|two|three)\s+years?$|^years?$",
+    re.I,
+)
 
 
 def _per_year(text: str, q: Quantity) -> bool:
@@ -186,11 +189,14 @@ def extract(
     *,
     today: date,
     asked: list[str] | None = None,
+    use_defaults: bool = True,
 ) -> dict[str, Any]:
     """Values for the fields of one form found in ``text``.
 
     Each quantity goes to at most one field; each field takes the first quantity that
-    binds to it. Dates come back as ``date``, counts and days as ``int``.
+    binds to it. Dates come back as ``date``, counts and days as ``int``. With
+    ``use_defaults=False`` an un-cued value fills only a field just asked for: a message
+    that may be about something else must not overwrite a form's figures.
     """
     asked = asked or []
     found: dict[str, Any] = {}
@@ -231,7 +237,7 @@ def extract(
                 continue
             free = [s.name for s in kind_specs if s.name not in found]
             target = next((n for n in asked if n in free), None)
-            if target is None:
+            if target is None and use_defaults:
                 target = next((s.name for s in kind_specs if s.default and s.name in free), None)
             if target is None:
                 continue
@@ -310,7 +316,8 @@ _NEG_REPORTED = re.compile(
     re.IGNORECASE,
 )
 _POS_REPORTED = re.compile(
-    r"(已经?|早就|已)\s*(报|申报|通知)|报过|申报过|申报了|报了逾期|(already |have )(reported|notified)",
+    r"(已经?|早就|已)\s*(报|申报|通知)|报过|申报过|申报了|报了逾期|(already |have )(reported|notified)|"
+    r"(sent|filed|submitted|lodged) (the |an |our )?(overdue|notification|notice)|notified the insurer",
     re.IGNORECASE,
 )
 

@@ -248,22 +248,22 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "payment_due_by": "Latest payment date (if documents are complete)",
         "insolvency_claim_deadline": "Insolvency claim deadline",
         "dispute_claim_deadline": "Dispute claim deadline (after the judgment or award)",
-        "warn_claim_passed": "The claim deadline ({date}) passed {n} days ago: the insurer may "
+        "warn_claim_passed": "The claim deadline ({date}) passed {n} day(s) ago: the insurer may "
         "refuse a claim filed after the deadline ({clause}).",
-        "warn_claim_near": "Only {n} days left until the claim deadline ({date}): file the claim "
+        "warn_claim_near": "Only {n} day(s) left until the claim deadline ({date}): file the claim "
         "form with the documents you have soon ({clause}).",
         "warn_notice_passed": (
-            "The overdue notification deadline ({date}) passed {n} days ago{reported}. If the "
+            "The overdue notification deadline ({date}) passed {n} day(s) ago{reported}. If the "
             "notification arrives late, the insurer may refuse to pay any loss on this buyer "
             "({clause}). Notify now and explain the delay."
         ),
         "not_reported": " and no notification has been sent",
         "maybe_not_reported": " (if you have notified, check the date the insurer received it)",
-        "warn_notice_near": "Only {n} days left until the overdue notification deadline "
+        "warn_notice_near": "Only {n} day(s) left until the overdue notification deadline "
         "({date}). {reported}Send the insurer a written overdue notification soon ({clause}).",
         "warn_notice_unknown": "If you have not notified yet: ",
         "warn_reported_late": (
-            "The overdue notification arrived on {reported}, {n} days after the deadline of "
+            "The overdue notification arrived on {reported}, {n} day(s) after the deadline of "
             "{date}; the insurer may refuse to pay any loss on this buyer ({clause})."
         ),
         "warn_not_due": "The original due date, {date}, has not arrived yet, so nothing is "
@@ -386,6 +386,12 @@ def _cause_label(policy: PolicyParams, cause: Cause, lang: Lang) -> tuple[str, i
         return _TEXT[lang]["cause_dispute"], policy.clauses.disputed_receivables
     info = policy.causes_of_loss[cause]
     return getattr(info, lang), info.clause
+
+
+def _plural(text: str) -> str:
+    """'passed 1 day(s) ago' -> 'passed 1 day ago'; any other count -> 'days'."""
+    text = re.sub(r"\b1 day\(s\)", "1 day", text)
+    return text.replace("day(s)", "days")
 
 
 def claim_checklist(inp: ClaimInput, policy: PolicyParams, *, lang: Lang = "zh") -> ClaimChecklist:
@@ -601,7 +607,9 @@ def claim_checklist(inp: ClaimInput, policy: PolicyParams, *, lang: Lang = "zh")
             warnings.append(t["warn_reported_stop"].format(clause=cite(c.after_overdue)))
 
     # --- next steps ---------------------------------------------------------------------
-    if notice is not None and not exempt and not reported:
+    not_due_yet = due is not None and due > today
+    if notice is not None and not exempt and not reported and not not_due_yet:
+        # Nothing is overdue before the due date: "notify now" would be wrong advice.
         steps.append(t["step_notify_now"].format(clause=cite(c.overdue_notification)))
     if inp.cause == "insolvency":
         steps.append(t["step_file_debt"].format(clause=cite(c.insolvency_documents)))
@@ -657,9 +665,9 @@ def claim_checklist(inp: ClaimInput, policy: PolicyParams, *, lang: Lang = "zh")
         documents=documents,
         missing=missing,
         key_dates=key_dates,
-        warnings=warnings,
-        notes=notes,
-        next_steps=steps,
+        warnings=[_plural(w) for w in warnings],
+        notes=[_plural(n) for n in notes],
+        next_steps=[_plural(s) for s in steps],
         indemnity_pct=pct,
         estimated_indemnity=estimated,
         citations=citations,
