@@ -206,3 +206,26 @@ def test_a_long_paste_is_answered_in_the_language_of_its_question(bot: Assistant
     contract = "The Buyer shall pay within 150 days of delivery. " * 60
     reply = talk(bot, contract + "\n这个买家的应收账款能投保吗？")
     assert reply.lang == "zh"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "做电子的，每月赊销200万，账期60天，保费多少",
+        "quote: electronics, about 2M RMB per month on credit, net 60",
+    ],
+)
+def test_monthly_sales_are_annualised(bot: Assistant, message: str) -> None:
+    assert tool(talk(bot, message), "estimate_premium")["annual_credit_sales"] == 24_000_000
+
+
+def test_a_follow_up_claim_turn_leads_with_dates_and_does_not_repeat_the_document_list(
+    bot: Assistant,
+) -> None:
+    first = talk(bot, "客户拖欠货款，9月15号到期的")
+    assert "⬜" in first.answer
+    assert first.answer.index("关键日期") < first.answer.index("需要准备的材料")
+    second = bot.chat("还没报逾期", session_id=first.session_id)
+    assert tool(second, "claim_checklist")["overdue_reported"] is False
+    assert "⬜" not in second.answer
+    assert "材料清单同上" in second.answer

@@ -90,6 +90,22 @@ def _as_cause(value: Any) -> Cause:
     )
 
 
+_MONTHLY = re.compile(
+    r"每月|每个月|月均|平均每月|一个月|per month|a month|monthly|/\s*(month|mo|月)", re.I
+)
+
+
+def _monthly(text: str, amount: float) -> bool:
+    """Is this amount stated per month? The marker must sit right around the amount."""
+    for q in parsing.find_money(text):
+        if abs(q.value - amount) < 0.5:
+            window = text[max(0, q.start - 10) : q.end + 12]
+            return _MONTHLY.search(window) is not None and not re.search(
+                r"年|year|annual", window, re.I
+            )
+    return False
+
+
 def _basis_line(cites: list[Citation], lang: str) -> str:
     """'依据示例条款：第二十条 [1]、第二十二条 [2]' under a tool reply."""
     if not cites:
@@ -448,6 +464,9 @@ class DialogueManager:
             found["annual_credit_sales"] = round(found["annual_credit_sales"] * share / 100, 2)
         if _NO_BAD_DEBT.search(text):
             found["bad_debt_losses_3y"] = 0.0
+        if "annual_credit_sales" in found and _monthly(text, found["annual_credit_sales"]):
+            # "每月赊销200万" / "2.5M RMB per month": the form wants a year.
+            found["annual_credit_sales"] = round(found["annual_credit_sales"] * 12, 2)
         filled.update(found)
         state["slots"]["estimate_premium"] = filled
         missing = forms.QUOTE.missing(filled)
@@ -541,7 +560,15 @@ class DialogueManager:
         named = render.clause_refs([*result.warnings, *result.next_steps])
         clauses = sorted({c.clause_no for c in result.citations} | {n for n in named if n > 0})
         cites, numbers = self._clause_citations(clauses, lang)
-        body = render.claim(result, lang, numbers, filled.get("amount"))
+        shown = f"{filled['cause']}:{','.join(sorted(filled.get('documents_held', [])))}"
+        body = render.claim(
+            result,
+            lang,
+            numbers,
+            filled.get("amount"),
+            documents_in_full=state.get("claim_docs_shown") != shown,
+        )
+        state["claim_docs_shown"] = shown
         follow = ""
         if filled["cause"] == "insolvency" and not filled.get("aware_on"):
             follow = t(lang, "claim.ask_aware")

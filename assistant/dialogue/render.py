@@ -124,20 +124,21 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     return "\n\n".join(parts)
 
 
-def claim(result: Any, lang: str, cite: dict[int, int], amount: float | None = None) -> str:
+def claim(
+    result: Any,
+    lang: str,
+    cite: dict[int, int],
+    amount: float | None = None,
+    *,
+    documents_in_full: bool = True,
+) -> str:
+    """Dates and warnings first (they answer "are we too late?"), then the money, then the
+    documents: in full the first time, as a count when the list has not changed."""
+
     def mark(clause: int | None) -> str:
         return f" [{cite[clause]}]" if clause is not None and clause in cite else ""
 
     parts = [t(lang, "claim.header", cause=result.cause_label)]
-    docs = []
-    for d in result.documents:
-        tag = t(lang, "claim.held") if d.held else t(lang, "claim.missing")
-        docs.append(
-            f"{'✅' if d.held else '⬜'} {d.name}（{tag}）"
-            if lang == "zh"
-            else f"{'✅' if d.held else '⬜'} {d.name} ({tag})"
-        )
-    parts.append(t(lang, "claim.documents") + "\n" + bullets(docs))
     if result.key_dates:
         rows = [
             t(
@@ -164,9 +165,26 @@ def claim(result: Any, lang: str, cite: dict[int, int], amount: float | None = N
             paid=money(result.estimated_indemnity, lang),
         )
         parts.append(f"{line} {marks}".rstrip())
+    held = [d for d in result.documents if d.held]
+    if documents_in_full:
+        docs = []
+        for d in result.documents:
+            tag = t(lang, "claim.held") if d.held else t(lang, "claim.missing")
+            sep = ("（", "）") if lang == "zh" else (" (", ")")
+            docs.append(f"{'✅' if d.held else '⬜'} {d.name}{sep[0]}{tag}{sep[1]}")
+        parts.append(t(lang, "claim.documents") + "\n" + bullets(docs))
+    else:
+        parts.append(
+            t(
+                lang,
+                "claim.documents_same",
+                held=len(held),
+                missing=len(result.documents) - len(held),
+            )
+        )
     if result.next_steps:
         missing = [d.name for d in result.documents if not d.held]
-        # The checklist above already lists missing documents; skip a step that repeats it.
+        # The checklist already lists missing documents; skip a step that repeats it.
         steps = [
             cite_refs(s, cite) for s in result.next_steps if sum(name in s for name in missing) < 2
         ]
