@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from assistant.dialogue.slots import SlotSpec
 
-MONEY_SALES = (
-    r"销售|营收|营业|流水|赊销|收入|年销|出货|货值|做了|一年做|规模|sales|turnover|revenue|sell|on credit"
-)
+MONEY_SALES = r"销售|营收|营业|流水|赊销|收入|年销|出货|货值|做了|一年做|规模|sales|turnover|revenue|sell|on credit"
 
 
 @dataclass(frozen=True)
