@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         1, description="Retries of a failed LLM call (by the model client) before falling back."
     )
 
+    # --- HTTP server ----------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the API server (python server.py) binds.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(8000, description="Port of the API server.")
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = Field(
+        65536, description="Largest request body the API accepts, in bytes."
+    )
+
     # --- misc ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level for the app's own loggers.")
 

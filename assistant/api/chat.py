@@ -1,0 +1,130 @@
+"""Chat for the website, the UI and the support team's tools.
+
+``POST /v1/chat`` returns a ``Reply``; ``POST /v1/chat/stream`` sends the same turn as
+Server-Sent Events: ``delta`` (text), then ``citation`` and ``tool`` events, then ``done``
+with the full Reply; an ``error`` event replaces ``done`` if the turn fails. Sessions can
+be read back and erased.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import iterate_in_threadpool
+
+from assistant.api.deps import AssistantDep
+from assistant.api.errors import MESSAGES, ApiError
+from assistant.models import Reply
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1", tags=["chat"])
+
+SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(max_length=20000, description="What the user typed.")
+    session_id: str | None = Field(None, pattern=SESSION_ID, description="Continue a session.")
+    lang: Literal["zh", "en"] | None = Field(None, description="Force the reply language.")
+    channel: Literal["api", "ui", "widget"] = "api"
+
+
+class Message(BaseModel):
+    id: str
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: str
+    reply: dict[str, Any] | None = None
+
+
+class Transcript(BaseModel):
+    session_id: str
+    messages: list[Message]
+
+
+def _bad_input(exc: ValueError) -> ApiError:
+    return ApiError(422, "invalid_request", {"zh": f"请求参数无效：{exc}", "en": f"Invalid: {exc}"})
+
+
+@router.post("/chat", response_model=Reply)
+def chat(body: ChatRequest, assistant: AssistantDep) -> Reply:
+    """One turn; the reply carries the session id to send back next time."""
+    from assistant.advisor import InputError
+
+    try:
+        reply: Reply = assistant.chat(
+            body.message, session_id=body.session_id, lang=body.lang, channel=body.channel
+        )
+    except InputError as exc:
+        raise _bad_input(exc) from None
+    return reply
+
+
+@router.post("/chat/stream")
+async def chat_stream(body: ChatRequest, assistant: AssistantDep) -> EventSourceResponse:
+    """The same turn as Server-Sent Events (works with EventSource polyfills and fetch)."""
+    from assistant.advisor import InputError
+
+    def turn() -> Any:
+        return assistant.stream(
+            body.message, session_id=body.session_id, lang=body.lang, channel=body.channel
+        )
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            async for item in iterate_in_threadpool(turn()):
+                if isinstance(item, Reply):
+                    for c in item.citations:
+                        yield {"event": "citation", "data": c.model_dump_json()}
+                    for call in item.tool_calls:
+                        yield {"event": "tool", "data": call.model_dump_json()}
+                    yield {"event": "done", "data": item.model_dump_json()}
+                else:
+                    yield {"event": "delta", "data": json.dumps({"text": item}, ensure_ascii=False)}
+        except InputError as exc:
+            yield {"event": "error", "data": _error_json("invalid_request", str(exc))}
+        except Exception:
+            log.exception("stream failed")
+            yield {"event": "error", "data": _error_json("internal_error")}
+
+    return EventSourceResponse(events(), ping=15)
+
+
+def _error_json(code: str, detail: str = "") -> str:
+    text = MESSAGES[code]["zh"].format(detail=detail) if code in MESSAGES else code
+    return json.dumps({"code": code, "message": text}, ensure_ascii=False)
+
+
+@router.get("/sessions/{session_id}", response_model=Transcript)
+def get_session(session_id: str, assistant: AssistantDep) -> Transcript:
+    """The transcript of a session, oldest message first."""
+    _check_id(session_id)
+    if not assistant.store.session_exists(session_id):
+        raise ApiError(404, "not_found")
+    return Transcript(
+        session_id=session_id,
+        messages=[Message(**m) for m in assistant.history(session_id)],
+    )
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def delete_session(session_id: str, assistant: AssistantDep) -> None:
+    """Erase a session's messages and state (privacy request). Leads keep their copy."""
+    _check_id(session_id)
+    if not assistant.delete_session(session_id):
+        raise ApiError(404, "not_found")
+
+
+def _check_id(session_id: str) -> None:
+    import re
+
+    if not re.match(SESSION_ID, session_id):
+        raise ApiError(
+            422, "invalid_request", {"zh": "会话编号无效。", "en": "Invalid session id."}
+        )

@@ -1,0 +1,35 @@
+"""Dependencies shared by the routers (one place builds the Assistant)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from assistant.config import Settings
+
+_build_lock = threading.Lock()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_assistant(request: Request) -> Any:
+    """The process's Assistant, built once (loading the index takes a few seconds)."""
+    state = request.app.state
+    if state.assistant is None:
+        with _build_lock:
+            if state.assistant is None:
+                from assistant.advisor import Assistant
+
+                bot = Assistant.from_settings(state.settings)
+                bot.warm_up()
+                state.assistant = bot
+    return state.assistant
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+AssistantDep = Annotated[Any, Depends(get_assistant)]

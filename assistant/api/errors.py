@@ -1,0 +1,82 @@
+"""One error format for every route: ``{"error": {"code", "message"}}``.
+
+The message is in the caller's language (``Accept-Language`` starting with ``en`` gives
+English, anything else Chinese). No stack trace or internal path ever reaches a client;
+unexpected errors are logged with the request path and answered with a generic message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "invalid_request": {
+        "zh": "请求格式不正确：{detail}",
+        "en": "The request is not valid: {detail}",
+    },
+    "not_found": {"zh": "找不到该资源。", "en": "Not found."},
+    "method_not_allowed": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
+    "payload_too_large": {"zh": "请求内容过大。", "en": "The request body is too large."},
+    "internal_error": {
+        "zh": "服务器内部错误，请稍后再试。",
+        "en": "Something went wrong on our side. Please try again shortly.",
+    },
+}
+
+
+class ApiError(Exception):
+    """An error a route raises on purpose, with a code from ``MESSAGES`` or its own text."""
+
+    def __init__(self, status: int, code: str, message: dict[str, str] | None = None) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+def request_lang(request: Request) -> str:
+    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
+
+
+def error_response(
+    request: Request, status: int, code: str, detail: str = "", text: dict[str, str] | None = None
+) -> JSONResponse:
+    lang = request_lang(request)
+    template = (text or MESSAGES.get(code) or MESSAGES["internal_error"])[lang]
+    message = template.format(detail=detail) if "{detail}" in template else template
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
+    return "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status, exc.code, text=exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, 422, "invalid_request", _validation_detail(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "invalid_request"
+        )
+        return error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(request, 500, "internal_error")

@@ -1,0 +1,135 @@
+"""The chat API over a real uvicorn server on 127.0.0.1 (not only a TestClient)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from assistant.advisor import Assistant
+from assistant.api import create_app
+from assistant.config import Settings
+from assistant.models import Reply
+from assistant.storage import Store
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = Path(tmp_path_factory.mktemp("api")) / "api.db"
+    bot = Assistant.from_settings(
+        full_settings, store=Store(f"sqlite:///{db}"), today=lambda: date(2026, 11, 28)
+    )
+    bot.warm_up()
+    port = _free_port()
+    settings = full_settings.model_copy(update={"max_body_bytes": 4096})
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, bot), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def sse_events(text: str) -> list[tuple[str, Any]]:
+    """Parse an event stream the way a browser's EventSource does."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+def test_health_and_readiness(base_url: str) -> None:
+    assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{base_url}/readyz").json()
+    assert ready["status"] == "ready" and ready["chunks"] > 400
+
+
+def test_chat_returns_a_reply_and_keeps_the_session(base_url: str) -> None:
+    first = httpx.post(
+        f"{base_url}/v1/chat", json={"message": "我们年销售额五千万，保费大概多少？"}
+    )
+    assert first.status_code == 200
+    reply = Reply.model_validate(first.json())
+    assert reply.intent == "quote" and reply.lang == "zh"
+    second = httpx.post(
+        f"{base_url}/v1/chat",
+        json={"message": "做电子元器件的，账期一般60天", "session_id": reply.session_id},
+    )
+    call = next(c for c in Reply.model_validate(second.json()).tool_calls)
+    assert call.name == "estimate_premium"
+    assert call.args["annual_credit_sales"] == 50_000_000
+
+
+def test_stream_sends_deltas_then_citations_then_done(base_url: str) -> None:
+    with httpx.stream(
+        "POST", f"{base_url}/v1/chat/stream", json={"message": "逾期申报期限是多久？"}, timeout=60
+    ) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        body = resp.read().decode()
+    events = sse_events(body)
+    names = [n for n, _ in events]
+    assert names[0] == "delta" and names[-1] == "done"
+    assert "citation" in names
+    done = Reply.model_validate(events[-1][1])
+    assert "".join(d["text"] for n, d in events if n == "delta") == done.answer
+
+
+def test_session_can_be_read_and_erased(base_url: str) -> None:
+    reply = httpx.post(f"{base_url}/v1/chat", json={"message": "你好"}).json()
+    sid = reply["session_id"]
+    transcript = httpx.get(f"{base_url}/v1/sessions/{sid}").json()
+    assert [m["role"] for m in transcript["messages"]] == ["user", "assistant"]
+    assert httpx.delete(f"{base_url}/v1/sessions/{sid}").status_code == 204
+    gone = httpx.get(f"{base_url}/v1/sessions/{sid}")
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("payload", "lang", "status", "code"),
+    [
+        ({"message": "hi", "session_id": "../etc"}, "en", 422, "invalid_request"),
+        ({"message": "hi", "lang": "fr"}, "zh", 422, "invalid_request"),
+        ({}, "zh", 422, "invalid_request"),
+        ({"message": "x" * 5000}, "en", 413, "payload_too_large"),
+    ],
+)
+def test_bad_requests_get_the_json_error_format(
+    base_url: str, payload: dict[str, Any], lang: str, status: int, code: str
+) -> None:
+    resp = httpx.post(f"{base_url}/v1/chat", json=payload, headers={"Accept-Language": lang})
+    assert resp.status_code == status
+    error = resp.json()["error"]
+    assert error["code"] == code
+    assert "Traceback" not in error["message"] and "/work" not in error["message"]
+    if lang == "zh" and status == 422:
+        assert "请求" in error["message"]
