@@ -169,6 +169,12 @@ class Settings(BaseSettings):
         65536, description="Largest request body the API accepts, in bytes."
     )
 
+    api_keys: str = Field(
+        "",
+        description="API keys as 'role:sha256hex' pairs, comma-separated (roles: support, "
+        "admin); make a key with: python -m assistant.api.auth new support",
+    )
+
     # --- misc ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level for the app's own loggers.")
 
@@ -197,6 +203,18 @@ class Settings(BaseSettings):
         if provider not in {"openai", "ollama"} or not model.strip():
             raise ValueError(f"must be 'none', 'openai:<model>' or 'ollama:<model>', got {value!r}")
         return f"{provider}:{model.strip()}"
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed_keys(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            role, _, digest = entry.partition(":")
+            if role not in {"support", "admin"} or not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(
+                    "each entry must be 'support:<sha256 hex>' or 'admin:<sha256 hex>' "
+                    "(store the hash, never the key)"
+                )
+        return value
 
     @field_validator("log_level")
     @classmethod

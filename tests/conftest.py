@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,55 @@ def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     report = KnowledgeIndex(settings).sync()
     assert report.ok, report.failed
     return settings
+
+
+SUPPORT_KEY = "test-support-key"
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="session")
+def api_server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real uvicorn server on 127.0.0.1 serving the API over the shared e5 index.
+
+    Yields an object with ``url`` and ``assistant``; the support and admin keys above are
+    configured (as hashes). The body limit is small so 413 is easy to reach.
+    """
+    import socket
+    import threading
+    import time
+    from datetime import date
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    from assistant.advisor import Assistant
+    from assistant.api import create_app
+    from assistant.api.auth import key_hash
+    from assistant.storage import Store
+
+    db = tmp_path_factory.mktemp("api") / "api.db"
+    settings = full_settings.model_copy(
+        update={
+            "max_body_bytes": 4096,
+            "api_keys": f"support:{key_hash(SUPPORT_KEY)},admin:{key_hash(ADMIN_KEY)}",
+        }
+    )
+    bot = Assistant.from_settings(
+        settings, store=Store(f"sqlite:///{db}"), today=lambda: date(2026, 11, 28)
+    )
+    bot.warm_up()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, bot), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", assistant=bot)
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -3,52 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from assistant.advisor import Assistant
-from assistant.api import create_app
-from assistant.config import Settings
 from assistant.models import Reply
-from assistant.storage import Store
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def base_url(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = Path(tmp_path_factory.mktemp("api")) / "api.db"
-    bot = Assistant.from_settings(
-        full_settings, store=Store(f"sqlite:///{db}"), today=lambda: date(2026, 11, 28)
-    )
-    bot.warm_up()
-    port = _free_port()
-    settings = full_settings.model_copy(update={"max_body_bytes": 4096})
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, bot), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def base_url(api_server: Any) -> str:
+    return str(api_server.url)
 
 
 def sse_events(text: str) -> list[tuple[str, Any]]:

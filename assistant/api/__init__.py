@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from assistant.api import chat, errors, ops
+from assistant.api import chat, errors, leads, ops
 from assistant.config import Settings, get_settings
 
 
@@ -36,4 +36,5 @@ def create_app(settings: Settings | None = None, assistant: Any | None = None) -
 
     app.include_router(ops.router)
     app.include_router(chat.router)
+    app.include_router(leads.router)
     return app

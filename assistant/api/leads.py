@@ -1,0 +1,162 @@
+"""Leads and feedback from the public site; the lead list and search for the support team.
+
+``POST /v1/leads`` is public (the website form and the widget): it validates the phone,
+honours an ``Idempotency-Key`` header so a retried submit stores one lead, and attaches the
+session's transcript. ``GET /v1/leads`` (support key) lists them, also as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.api.auth import require
+from assistant.api.deps import AssistantDep
+from assistant.api.errors import ApiError
+from assistant.tools import leads
+
+router = APIRouter(prefix="/v1", tags=["leads"])
+SupportKey = Annotated[str, Depends(require("support"))]
+
+
+class LeadIn(BaseModel):
+    phone: str = Field(max_length=40, description="Mainland mobile or landline with area code.")
+    name: str = Field("", max_length=50)
+    company: str = Field("", max_length=100)
+    need: str = Field(
+        "credit_insurance", description="信用保险咨询 / 应收账款管理 / 理赔咨询 / 其他"
+    )
+    details: str = Field("", max_length=2000)
+    session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    lang: Literal["zh", "en"] = "zh"
+
+
+class LeadOut(BaseModel):
+    lead_id: str
+    created: bool
+    message: str
+
+
+class FeedbackIn(BaseModel):
+    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    message_id: str = Field(min_length=1, max_length=100)
+    rating: Literal[-1, 1] = Field(description="1 = helpful, -1 = not helpful.")
+    reason: str | None = Field(None, max_length=1000)
+
+
+@router.post("/leads", response_model=LeadOut, status_code=201)
+def post_lead(
+    body: LeadIn,
+    assistant: AssistantDep,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> LeadOut:
+    """Store a prospect for sales; a retry with the same Idempotency-Key returns the same lead."""
+    try:
+        inp = leads.LeadInput(
+            name=body.name,
+            phone=body.phone,
+            company=body.company,
+            need=body.need,
+            details=body.details,
+            session_id=body.session_id,
+            idempotency_key=idempotency_key,
+            channel="widget",
+        )
+    except ValidationError as err:
+        phone_bad = any(e["loc"] and e["loc"][0] == "phone" for e in err.errors())
+        if phone_bad:
+            raise ApiError(
+                422,
+                "invalid_phone",
+                {"zh": leads.phone_error_message("zh"), "en": leads.phone_error_message("en")},
+            ) from None
+        raise ApiError(
+            422, "invalid_request", {"zh": "线索信息不完整。", "en": "Invalid lead."}
+        ) from None
+    result = leads.capture_lead(inp, assistant.store, lang=body.lang)
+    return LeadOut(lead_id=result.lead_id, created=result.created, message=result.message)
+
+
+@router.get("/leads", response_model=None)
+def list_leads(
+    _: SupportKey,
+    assistant: AssistantDep,
+    since: datetime | None = None,
+    status: str | None = Query(None, max_length=20),
+    limit: int = Query(100, ge=1, le=1000),
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """Leads, newest first; ``format=csv`` for a spreadsheet."""
+    rows = assistant.store.list_leads(since=since, status=status, limit=limit)
+    if format == "json":
+        return {"leads": rows}
+    out = io.StringIO()
+    fields = [
+        "id",
+        "created_at",
+        "status",
+        "name",
+        "phone",
+        "company",
+        "need",
+        "details",
+        "session_id",
+    ]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in fields})
+    return Response(
+        "\ufeff" + out.getvalue(),  # BOM: Excel opens Chinese text correctly
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )
+
+
+@router.post("/feedback", status_code=201)
+def post_feedback(body: FeedbackIn, assistant: AssistantDep) -> dict[str, str]:
+    """Helpful / not helpful on one answer, with an optional reason."""
+    from assistant.storage import NotFoundError
+
+    try:
+        fid = assistant.store.add_feedback(
+            body.session_id, body.message_id, body.rating, body.reason
+        )
+    except NotFoundError:
+        raise ApiError(404, "not_found") from None
+    return {"feedback_id": fid}
+
+
+@router.get("/search")
+def search(
+    _: SupportKey,
+    assistant: AssistantDep,
+    q: str = Query(min_length=1, max_length=500),
+    k: int = Query(5, ge=1, le=20),
+) -> dict[str, Any]:
+    """Retrieval hits with why each was chosen (matched terms, scores, ranks)."""
+    result = assistant.engine.search(q, k)
+    return {
+        "query": q,
+        "confidence": result.confidence,
+        "no_good_answer": result.no_good_answer,
+        "hits": [
+            {
+                "id": h.id,
+                "doc_id": h.metadata.get("doc_id"),
+                "title": h.metadata.get("title"),
+                "section": h.metadata.get("section"),
+                "clause": h.metadata.get("clause"),
+                "text": h.text,
+                "score": h.score,
+                "explanation": h.explanation.as_dict(),
+            }
+            for h in result.hits
+        ],
+    }

@@ -1,0 +1,114 @@
+"""Leads, feedback and support search over the real server; the API-key matrix."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_KEY, SUPPORT_KEY
+
+
+@pytest.fixture(scope="module")
+def url(api_server: Any) -> str:
+    return str(api_server.url)
+
+
+PROTECTED = [("GET", "/v1/leads"), ("GET", "/v1/search?q=逾期申报")]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong-key"}, 401),
+        ({"X-API-Key": SUPPORT_KEY}, 200),
+        ({"Authorization": f"Bearer {ADMIN_KEY}"}, 200),
+    ],
+)
+def test_support_routes_need_a_support_or_admin_key(
+    url: str, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    resp = httpx.request(method, url + path, headers=headers)
+    assert resp.status_code == status
+    if status == 401:
+        assert resp.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_lead_is_stored_once_per_idempotency_key(url: str, api_server: Any) -> None:
+    body = {"phone": "138 1234 5678", "name": "王先生", "need": "理赔咨询", "details": "买家破产"}
+    first = httpx.post(f"{url}/v1/leads", json=body, headers={"Idempotency-Key": "form-42"})
+    again = httpx.post(f"{url}/v1/leads", json=body, headers={"Idempotency-Key": "form-42"})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["created"] is True and again.json()["created"] is False
+    assert first.json()["lead_id"] == again.json()["lead_id"]
+    stored = api_server.assistant.store.get_lead(first.json()["lead_id"])
+    assert stored["phone"] == "+8613812345678" and stored["need"] == "claims"
+
+
+def test_a_bad_phone_gets_a_clear_error_in_the_callers_language(url: str) -> None:
+    resp = httpx.post(
+        f"{url}/v1/leads", json={"phone": "12345", "lang": "en"}, headers={"Accept-Language": "en"}
+    )
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid_phone"
+    assert "mainland" in resp.json()["error"]["message"].lower()
+
+
+def test_leads_export_as_csv_with_chinese_intact(url: str) -> None:
+    httpx.post(f"{url}/v1/leads", json={"phone": "010-12345678", "name": "李经理"})
+    resp = httpx.get(f"{url}/v1/leads?format=csv", headers={"X-API-Key": SUPPORT_KEY})
+    assert resp.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(resp.text.lstrip("\ufeff"))))
+    assert any(r["name"] == "李经理" and r["phone"] == "+861012345678" for r in rows)
+
+
+def test_feedback_attaches_to_a_real_answer_only(url: str) -> None:
+    reply = httpx.post(f"{url}/v1/chat", json={"message": "逾期申报期限是多久？"}).json()
+    ok = httpx.post(
+        f"{url}/v1/feedback",
+        json={"session_id": reply["session_id"], "message_id": reply["message_id"], "rating": 1},
+    )
+    assert ok.status_code == 201
+    made_up = httpx.post(
+        f"{url}/v1/feedback",
+        json={"session_id": reply["session_id"], "message_id": "m_nope", "rating": -1},
+    )
+    assert made_up.status_code == 404
+
+
+def test_search_explains_its_hits(url: str) -> None:
+    resp = httpx.get(
+        f"{url}/v1/search", params={"q": "逾期申报期限"}, headers={"X-API-Key": SUPPORT_KEY}
+    )
+    hits = resp.json()["hits"]
+    assert hits and {"matched_terms", "bm25_score", "dense_score"} <= set(hits[0]["explanation"])
+
+
+def test_key_maker_prints_a_hash_the_settings_accept() -> None:
+    import contextlib
+
+    from assistant.api.auth import key_hash, main
+    from assistant.config import Settings
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["new", "support"]) == 0
+    lines = out.getvalue().splitlines()
+    key = lines[0].split(": ", 1)[1]
+    entry = lines[1].split(": ", 1)[1]
+    assert entry == f"support:{key_hash(key)}"
+    assert Settings(api_keys=entry, _env_file=None).api_keys == entry  # type: ignore[call-arg]
+
+
+def test_plain_text_keys_in_settings_are_refused() -> None:
+    from pydantic import ValidationError
+
+    from assistant.config import Settings
+
+    with pytest.raises(ValidationError, match="sha256"):
+        Settings(api_keys="support:my-secret-key", _env_file=None)  # type: ignore[call-arg]
