@@ -169,6 +169,10 @@ class Settings(BaseSettings):
         65536, description="Largest request body the API accepts, in bytes."
     )
 
+    cors_origins: str = Field(
+        "http://127.0.0.1:8000,http://localhost:8000",
+        description="Origins (comma-separated) allowed to call the public API from a browser.",
+    )
     api_keys: str = Field(
         "",
         description="API keys as 'role:sha256hex' pairs, comma-separated (roles: support, "

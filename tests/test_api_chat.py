@@ -98,3 +98,27 @@ def test_bad_requests_get_the_json_error_format(
     assert "Traceback" not in error["message"] and "/work" not in error["message"]
     if lang == "zh" and status == 422:
         assert "请求" in error["message"]
+
+
+def test_docs_work_without_a_cdn(base_url: str) -> None:
+    page = httpx.get(f"{base_url}/docs").text
+    assert "swagger-ui" in page.lower()
+    assert "cdn.jsdelivr.net" not in page and "unpkg.com" not in page
+    import re
+
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts
+    for src in scripts:
+        assert httpx.get(base_url + src if src.startswith("/") else src).status_code == 200
+    assert httpx.get(f"{base_url}/openapi.json").json()["info"]["title"].startswith("信保顾问")
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"), [("http://localhost:8000", True), ("https://evil.example", False)]
+)
+def test_cors_allows_only_listed_origins(base_url: str, origin: str, allowed: bool) -> None:
+    resp = httpx.options(
+        f"{base_url}/v1/chat",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert (resp.headers.get("access-control-allow-origin") == origin) is allowed

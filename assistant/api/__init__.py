@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from assistant.api import chat, errors, leads, ops
 from assistant.config import Settings, get_settings
@@ -17,7 +19,8 @@ from assistant.config import Settings, get_settings
 def create_app(settings: Settings | None = None, assistant: Any | None = None) -> FastAPI:
     """The app. ``assistant`` is built from ``settings`` on first use unless given (tests)."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # FastAPIOffline serves the Swagger/ReDoc assets itself: /docs works with no internet.
+    app: FastAPI = FastAPIOffline(
         title="信保顾问 Credit Advisor API",
         version="1",
         description="Trade credit insurance and receivables advice for Chinese SMEs.",
@@ -25,6 +28,12 @@ def create_app(settings: Settings | None = None, assistant: Any | None = None) -
     app.state.settings = settings
     app.state.assistant = assistant
     errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
+    )
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
