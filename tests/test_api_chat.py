@@ -122,3 +122,9 @@ def test_cors_allows_only_listed_origins(base_url: str, origin: str, allowed: bo
         headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
     )
     assert (resp.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+def test_a_malformed_session_id_in_the_path_is_refused(base_url: str) -> None:
+    resp = httpx.get(f"{base_url}/v1/sessions/bad%20id%21")
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid_request"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
@@ -101,10 +101,12 @@ def _error_json(code: str, detail: str = "") -> str:
     return json.dumps({"code": code, "message": text}, ensure_ascii=False)
 
 
+SessionId = Annotated[str, Path(pattern=SESSION_ID)]
+
+
 @router.get("/sessions/{session_id}", response_model=Transcript)
-def get_session(session_id: str, assistant: AssistantDep) -> Transcript:
+def get_session(session_id: SessionId, assistant: AssistantDep) -> Transcript:
     """The transcript of a session, oldest message first."""
-    _check_id(session_id)
     if not assistant.store.session_exists(session_id):
         raise ApiError(404, "not_found")
     return Transcript(
@@ -114,17 +116,7 @@ def get_session(session_id: str, assistant: AssistantDep) -> Transcript:
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
-def delete_session(session_id: str, assistant: AssistantDep) -> None:
+def delete_session(session_id: SessionId, assistant: AssistantDep) -> None:
     """Erase a session's messages and state (privacy request). Leads keep their copy."""
-    _check_id(session_id)
     if not assistant.delete_session(session_id):
         raise ApiError(404, "not_found")
-
-
-def _check_id(session_id: str) -> None:
-    import re
-
-    if not re.match(SESSION_ID, session_id):
-        raise ApiError(
-            422, "invalid_request", {"zh": "会话编号无效。", "en": "Invalid session id."}
-        )

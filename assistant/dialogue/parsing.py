@@ -397,22 +397,22 @@ def _h_en_date(g: re.Match[str], today: date) -> date | None:
     d = int(g.group("d"))
     if g.group("y"):
         return date(int(g.group("y")), mon, d)
-    this_year = date(today.year, mon, d)
-    if (this_year - today).days > 183:
-        return date(today.year - 1, mon, d)
-    return this_year
+    return _recent(today, mon, d)
 
 
 def _h_en_ordinal(g: re.Match[str], today: date) -> date | None:
-    """'on the 24th': that day of this month, or of last month if it is still ahead."""
-    d = int(g.group("d"))
+    """'on the 24th'."""
+    return _day_of_recent_month(today, int(g.group("d")))
+
+
+def _day_of_recent_month(today: date, d: int) -> date | None:
+    """Day ``d`` of this month, or of last month if it is still ahead; None if invalid."""
     if not 1 <= d <= 31:
         return None
-    y, m = today.year, today.month
+    first = today.replace(day=1)
     if d > today.day:
-        prev = _add_months(today.replace(day=1), -1)
-        y, m = prev.year, prev.month
-    return date(y, m, d) if d <= _last_day(y, m) else None
+        first = _add_months(first, -1)
+    return date(first.year, first.month, d) if d <= _last_day(first.year, first.month) else None
 
 
 def _h_en_month_end(g: re.Match[str], today: date) -> date | None:
@@ -475,14 +475,9 @@ def _h_holiday(g: re.Match[str], today: date) -> date | None:
 
 
 def _h_bare_day(g: re.Match[str], today: date) -> date | None:
-    """'10号到期': that day of this month, or of last month if it is still ahead."""
+    """'10号到期'."""
     d = _small_int(g.group("d"))
-    if d is None or not 1 <= d <= 31:
-        return None
-    first = today.replace(day=1)
-    if d > today.day:
-        first = _add_months(first, -1)
-    return date(first.year, first.month, d) if d <= _last_day(first.year, first.month) else None
+    return None if d is None else _day_of_recent_month(today, d)
 
 
 _DATE_PATTERNS: list[_DatePattern] = [

@@ -54,7 +54,7 @@ def _quantities(text: str, kind: str, today: date) -> list[Quantity]:
     if kind == "days":
         return parsing.find_days(text)
     if kind == "pct":
-        return _find_pct(text)
+        return parsing.find_pct(text)
     if kind == "count":
         return _find_counts(text)
     if kind == "date":
@@ -67,22 +67,6 @@ def _quantities(text: str, kind: str, today: date) -> list[Quantity]:
     if kind == "interval":
         return _find_interval(text)
     return []
-
-
-_PCT_RE = re.compile(
-    r"(百分之[零〇一二三四五六七八九十百点\d.]+|\d+(?:\.\d+)?\s*(?:%|％|percent\b|个点)|"
-    r"(?:[一二三四五六七八九十]|\d)成[一二三四五六七八九]?|一半|half)",
-    re.IGNORECASE,
-)
-
-
-def _find_pct(text: str) -> list[Quantity]:
-    out = []
-    for m in _PCT_RE.finditer(text):
-        v = parsing.parse_pct(m.group(0))
-        if v is not None:
-            out.append(Quantity(v, m.start(), m.end(), m.group(0), "pct"))
-    return out
 
 
 _COUNT_RE = re.compile(
@@ -109,25 +93,13 @@ _INST_RE = re.compile(
     r"(?:instal+ments?|payments|parts|tranches)",
     re.IGNORECASE,
 )
-_EN_NUMBERS = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-}
 
 
 def _find_instalments(text: str) -> list[Quantity]:
     out = []
     for m in _INST_RE.finditer(text):
         raw = m.group(1) or m.group(2)
-        v = _EN_NUMBERS.get(raw.lower()) or parsing.parse_number(raw)
+        v = parsing.parse_number(raw)  # digits, Chinese numerals and English words
         before = text[max(0, m.start() - 2) : m.start()]
         if re.search(r"[还付]$", before) and not m.group(0).startswith(("分", "共")):
             continue  # "每两周还一次": how often, not how many
