@@ -179,6 +179,36 @@ class Settings(BaseSettings):
         "admin); make a key with: python -m assistant.api.auth new support",
     )
 
+    rate_limit_ip: str = Field(
+        "60/minute",
+        description="Requests one client IP may make to the public routes, as 'N/second|minute"
+        "|hour' (several separated by ';', e.g. '10/second;300/hour').",
+    )
+    rate_limit_session: str = Field(
+        "20/minute", description="Chat turns one session may take, in the same format."
+    )
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+    )
+    lead_webhook_url: str | None = Field(
+        None,
+        description="CRM endpoint that receives every new lead as JSON (POST); unset = none.",
+    )
+    lead_webhook_secret: str | None = Field(
+        None,
+        description="If set, each webhook call carries X-Signature: sha256=HMAC(body, secret).",
+    )
+    webhook_timeout: Annotated[float, Field(gt=0, le=120)] = Field(
+        5.0, description="Seconds one webhook delivery may take before it counts as failed."
+    )
+    webhook_max_backoff: Annotated[float, Field(ge=1, le=86400)] = Field(
+        300.0, description="Longest wait, in seconds, between retries of a failed delivery."
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Server log lines: structured JSON (default) or plain text."
+    )
+
     # --- misc ------------------------------------------------------------------------------
     log_level: str = Field("INFO", description="Python logging level for the app's own loggers.")
 

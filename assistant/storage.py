@@ -49,11 +49,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Base",
     "ChatSessionRow",
+    "ConversationKeyRow",
     "FeedbackRow",
     "LeadRecord",
     "LeadRow",
     "MessageRow",
     "NotFoundError",
+    "OutboxRow",
     "Store",
     "new_id",
     "utcnow",
@@ -160,6 +162,37 @@ class FeedbackRow(Base):
     message_id: Mapped[str] = mapped_column(String(64))
     rating: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationKeyRow(Base):
+    """Maps a digest of an OpenAI-style message history to the session that produced it,
+    so a client that resends the whole history each turn continues the same session."""
+
+    __tablename__ = "conversation_keys"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxRow(Base):
+    """A lead waiting to be delivered to the CRM webhook (transactional outbox).
+
+    Written in the same transaction as the lead, so an acknowledged lead always has its
+    delivery queued; a worker sends it and retries with backoff until the CRM accepts it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -371,6 +404,9 @@ class Store:
             session.execute(delete(FeedbackRow).where(FeedbackRow.session_id == session_id))
             session.execute(delete(MessageRow).where(MessageRow.session_id == session_id))
             session.execute(delete(ChatSessionRow).where(ChatSessionRow.id == session_id))
+            session.execute(
+                delete(ConversationKeyRow).where(ConversationKeyRow.session_id == session_id)
+            )
             return existed
 
     # --- leads --------------------------------------------------------------------------
@@ -499,6 +535,21 @@ class Store:
                 }
                 for row in session.scalars(query)
             ]
+
+    # --- OpenAI-style conversations ------------------------------------------------------
+    def bind_conversation(self, digest: str, session_id: str) -> None:
+        """Remember that the history with this digest belongs to ``session_id``."""
+        with self._write() as session:
+            row = session.get(ConversationKeyRow, digest)
+            if row is None:
+                session.add(ConversationKeyRow(digest=digest, session_id=session_id))
+            else:
+                row.session_id = session_id
+
+    def session_for_conversation(self, digest: str) -> str | None:
+        with self._read() as session:
+            row = session.get(ConversationKeyRow, digest)
+            return None if row is None else row.session_id
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from assistant.api import chat, errors, leads, ops
+from assistant.api import admin, chat, errors, leads, openai_compat, ops, tools
 from assistant.config import Settings, get_settings
 
 
@@ -46,4 +46,7 @@ def create_app(settings: Settings | None = None, assistant: Any | None = None) -
     app.include_router(ops.router)
     app.include_router(chat.router)
     app.include_router(leads.router)
+    app.include_router(tools.router)
+    app.include_router(openai_compat.router)
+    app.include_router(admin.router)
     return app
