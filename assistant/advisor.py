@@ -22,6 +22,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant import metrics
 from assistant.config import Settings, get_settings
 from assistant.dialogue.answer import Answerer
 from assistant.dialogue.intents import EXAMPLE_THRESHOLD, IntentRouter, load_intents
@@ -153,6 +154,18 @@ class Assistant:
         self.engine.search("信用保险", 1)
         self.manager.router.nearest_example("你好")
 
+    def reload_index(self, index: KnowledgeIndex | None = None) -> None:
+        """Answer from the live index generation from now on, without a restart.
+
+        The new engine is loaded fully before it is swapped in by reference, so a chat in
+        flight finishes on the engine it started with and none sees a half-loaded one.
+        Pass the ``index`` a sync just ran on (its tokenizer has the current dictionary).
+        """
+        engine = RetrievalEngine(index or KnowledgeIndex(self.settings), self.settings)
+        log.info("loaded index for serving: %d chunks", len(engine.records))
+        self.engine = engine
+        self.manager.answerer.engine = engine  # the LLM agent shares this Answerer
+
     # -- sessions -------------------------------------------------------------------------
 
     def _lock(self, session_id: str) -> threading.Lock:
@@ -251,6 +264,7 @@ class Assistant:
         self, sid: str, text: str, reply: Reply, state: dict[str, Any], lang: str, channel: str
     ) -> None:
         state["lang"] = lang
+        metrics.CHAT_TURNS.labels(mode=reply.mode, channel=channel).inc()
         self.store.save_turn(
             sid,
             lang=lang,

@@ -32,6 +32,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant import metrics
 from assistant.config import Settings
 from assistant.knowledge.documents import detect_lang
 from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
@@ -409,6 +410,7 @@ class RetrievalEngine:
 
     # -- the search --------------------------------------------------------------------
 
+    @metrics.RETRIEVAL_SECONDS.time()
     def search(
         self,
         query: str,

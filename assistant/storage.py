@@ -1,7 +1,7 @@
 """Sessions, messages, leads and feedback in one SQL database (SQLite by default).
 
-The table definitions live only here (``Base.metadata``) so that a later Alembic setup can
-point ``target_metadata`` at them instead of duplicating the schema.
+The table definitions live only here (``Base.metadata``); Alembic migrations in
+``assistant/migrations`` create and evolve them, and ``Store`` applies them on start.
 
 Concurrency model: the API serves requests from several threads, so every public method of
 :class:`Store` opens its own short transaction from a ``sessionmaker`` and never hands ORM
@@ -13,9 +13,10 @@ takes the write lock up front and simply waits up to ``busy_timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,10 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
+    inspect,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +64,8 @@ __all__ = [
     "new_id",
     "utcnow",
 ]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for the lock before giving up (several API threads)."""
@@ -259,7 +265,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Store:
     """Thread-safe persistence for the assistant; every method is one short transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, outbox: bool = False) -> None:
+        """``outbox``: also queue every new or updated lead for the CRM webhook, in the
+        same transaction as the lead (see :mod:`assistant.webhooks`)."""
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
         self._sqlite = parsed.get_backend_name() == "sqlite"
@@ -277,12 +285,31 @@ class Store:
         if self._sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Serialised like any write, so two processes starting at once cannot both try
-        # to create the same table.
+        self._outbox = outbox
+        # Called after a transaction that queued a webhook event commits (wakes the sender).
+        self.on_enqueue: Callable[[], None] | None = None
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (``assistant/migrations``).
+
+        Serialised like any write, so two processes starting at once cannot both try to
+        create the same table. A database made before migrations existed (tables but no
+        ``alembic_version``) is adopted as revision 0001 and upgraded from there.
+        """
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
-                Base.metadata.create_all(conn)
+                config.attributes["connection"] = conn
+                tables = inspect(conn).get_table_names()
+                if "chat_sessions" in tables and "alembic_version" not in tables:
+                    command.stamp(config, "0001")
+                command.upgrade(config, "head")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Store:
@@ -290,7 +317,7 @@ class Store:
             from assistant.config import get_settings
 
             settings = get_settings()
-        return cls(settings.sqlalchemy_url)
+        return cls(settings.sqlalchemy_url, outbox=bool(settings.lead_webhook_url))
 
     # --- transactions -------------------------------------------------------------------
     @contextmanager
@@ -425,22 +452,25 @@ class Store:
                     existing = self._lead_id_for_key(session, key)
                     if existing is not None:
                         return existing, False
-                session.add(
-                    LeadRow(
-                        id=lead_id,
-                        session_id=lead.session_id,
-                        name=lead.name,
-                        phone=lead.phone,
-                        company=lead.company,
-                        need=lead.need,
-                        details=lead.details,
-                        transcript=[dict(item) for item in lead.transcript],
-                        channel=lead.channel,
-                        idempotency_key=key,
-                        status="new",
-                        created_at=utcnow(),
-                    )
+                row = LeadRow(
+                    id=lead_id,
+                    session_id=lead.session_id,
+                    name=lead.name,
+                    phone=lead.phone,
+                    company=lead.company,
+                    need=lead.need,
+                    details=lead.details,
+                    transcript=[dict(item) for item in lead.transcript],
+                    channel=lead.channel,
+                    idempotency_key=key,
+                    status="new",
+                    created_at=utcnow(),
                 )
+                session.add(row)
+                if self._outbox:
+                    session.flush()
+                    self._enqueue(session, "lead.created", _lead_dict(row))
+            self._enqueued()
         except IntegrityError:
             # Another writer inserted the same key between our check and our insert
             # (possible on databases without SQLite's whole-file write lock).
@@ -473,7 +503,13 @@ class Store:
                 row.company = company[:100]
             if phone:
                 row.phone = phone
-            return True
+            queued = self._outbox and session.is_modified(row)
+            if queued:
+                session.flush()
+                self._enqueue(session, "lead.updated", _lead_dict(row))
+        if queued:
+            self._enqueued()
+        return True
 
     def get_lead(self, lead_id: str) -> dict[str, Any] | None:
         with self._read() as session:
@@ -534,6 +570,88 @@ class Store:
                     "created_at": _iso(row.created_at),
                 }
                 for row in session.scalars(query)
+            ]
+
+    # --- webhook outbox -------------------------------------------------------------------
+    @staticmethod
+    def _enqueue(session: Session, topic: str, payload: dict[str, Any]) -> None:
+        event_id = new_id("evt")
+        body = {"id": event_id, "type": topic, "created_at": _iso(utcnow()), "data": payload}
+        session.add(OutboxRow(id=event_id, topic=topic, payload=body, next_attempt_at=utcnow()))
+
+    def _enqueued(self) -> None:
+        if self._outbox and self.on_enqueue is not None:
+            # A wake-up hook must never fail a stored lead.
+            with contextlib.suppress(Exception):
+                self.on_enqueue()
+
+    def claim_outbox(self, *, limit: int = 20, lease: float = 30.0) -> list[dict[str, Any]]:
+        """Due, undelivered events, oldest first, leased for ``lease`` seconds so another
+        worker (a second server process) does not send them at the same time."""
+        now = utcnow()
+        with self._write() as session:
+            rows = list(
+                session.scalars(
+                    select(OutboxRow)
+                    .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now)
+                    .order_by(OutboxRow.created_at, OutboxRow.id)
+                    .limit(limit)
+                )
+            )
+            for row in rows:
+                row.next_attempt_at = now + timedelta(seconds=lease)
+            return [
+                {"id": r.id, "topic": r.topic, "payload": r.payload, "attempts": r.attempts}
+                for r in rows
+            ]
+
+    def outbox_delivered(self, event_id: str) -> None:
+        with self._write() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == event_id)
+                .values(delivered_at=utcnow(), attempts=OutboxRow.attempts + 1, last_error=None)
+            )
+
+    def outbox_failed(self, event_id: str, error: str, retry_in: float) -> None:
+        with self._write() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == event_id)
+                .values(
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=error[:500],
+                    next_attempt_at=utcnow() + timedelta(seconds=retry_in),
+                )
+            )
+
+    def outbox_backlog(self) -> int:
+        """Events not yet accepted by the CRM (the ``webhook backlog`` metric)."""
+        with self._read() as session:
+            count = session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.delivered_at.is_(None))
+            )
+            return int(count or 0)
+
+    def outbox_next_due(self) -> datetime | None:
+        with self._read() as session:
+            return session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.delivered_at.is_(None))
+            )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every event with its delivery state, oldest first (for tests and support)."""
+        with self._read() as session:
+            return [
+                {
+                    "id": r.id,
+                    "topic": r.topic,
+                    "payload": r.payload,
+                    "attempts": r.attempts,
+                    "last_error": r.last_error,
+                    "delivered_at": None if r.delivered_at is None else _iso(r.delivered_at),
+                }
+                for r in session.scalars(select(OutboxRow).order_by(OutboxRow.created_at))
             ]
 
     # --- OpenAI-style conversations ------------------------------------------------------

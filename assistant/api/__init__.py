@@ -6,47 +6,103 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 
-from assistant.api import admin, chat, errors, leads, openai_compat, ops, tools
+from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools
+from assistant.api.middleware import BodyLimit, RequestContext
+from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
+from assistant.webhooks import WebhookDispatcher
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Trade credit insurance and receivables advice for Chinese SMEs.
+
+- **Public** (the website widget, the lead form, the UI): chat, streaming chat, leads,
+  feedback and the calculators. Browsers are limited to the CORS allow-list; every client
+  is rate-limited per IP and per session (429 with `Retry-After`).
+- **Support** (`Authorization: Bearer <key>` or `X-API-Key`): leads (JSON or CSV),
+  knowledge search, and the OpenAI-compatible `/v1/chat/completions`.
+- **Admin**: re-ingest the knowledge folder in the background.
+
+Errors are always `{"error": {"code", "message"}}`, in Chinese or, with
+`Accept-Language: en`, in English.
+"""
 
 
-def create_app(settings: Settings | None = None, assistant: Any | None = None) -> FastAPI:
-    """The app. ``assistant`` is built from ``settings`` on first use unless given (tests)."""
+def _index_exists(settings: Settings) -> bool:
+    from assistant.knowledge.index import KnowledgeIndex
+
+    if KnowledgeIndex(settings).read_manifest() is None:
+        log.warning("no knowledge index yet: run ingest.py (the API answers 503 on /readyz)")
+        return False
+    return True
+
+
+def create_app(
+    settings: Settings | None = None, assistant: Any | None = None, *, preload: bool = True
+) -> FastAPI:
+    """The app. ``assistant`` is built from ``settings`` at start-up unless given (tests);
+    ``preload=False`` defers that to the first request."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None
+        if (preload or settings.lead_webhook_url) and _index_exists(settings):
+            # Load the index before taking traffic, so the first chat isn't slow and
+            # /readyz means what it says. Off the event loop: it takes seconds.
+            bot = await run_in_threadpool(deps.assistant_of, app)
+            dispatcher = WebhookDispatcher.from_settings(settings, bot.store)
+            if dispatcher is not None:
+                bot.store.on_enqueue = dispatcher.notify
+                dispatcher.start()
+        app.state.webhooks = dispatcher
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                await run_in_threadpool(dispatcher.stop)
+
     # FastAPIOffline serves the Swagger/ReDoc assets itself: /docs works with no internet.
     app: FastAPI = FastAPIOffline(
         title="信保顾问 Credit Advisor API",
         version="1",
-        description="Trade credit insurance and receivables advice for Chinese SMEs.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.assistant = assistant
+    app.state.rate_limits = RateLimits(settings)
+    app.state.webhooks = None
     errors.install(app)
+    # add_middleware wraps: the last added runs first. Request id and access log outermost;
+    # CORS outside the body limit so even a 413 reaches a browser with its CORS headers.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
         allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
+        allow_headers=[
+            "Content-Type",
+            "Authorization",
+            "X-API-Key",
+            "Idempotency-Key",
+            "X-Request-ID",
+            "Accept-Language",
+        ],
+        expose_headers=["X-Request-ID", "Retry-After"],
     )
+    app.add_middleware(RequestContext)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        # Refuse an over-long body before reading it (a declared Content-Length).
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > settings.max_body_bytes:
-            return errors.error_response(request, 413, "payload_too_large")
-        return await call_next(request)
-
-    app.include_router(ops.router)
-    app.include_router(chat.router)
-    app.include_router(leads.router)
-    app.include_router(tools.router)
-    app.include_router(openai_compat.router)
-    app.include_router(admin.router)
+    for module in (ops, chat, leads, tools, openai_compat, admin):
+        app.include_router(module.router)
     return app

@@ -13,13 +13,14 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import MESSAGES, ApiError
+from assistant.api.ratelimit import LIMITED, IpLimit, check_session
 from assistant.models import Reply
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,12 @@ def _bad_input(exc: ValueError) -> ApiError:
     return ApiError(422, "invalid_request", {"zh": f"请求参数无效：{exc}", "en": f"Invalid: {exc}"})
 
 
-@router.post("/chat", response_model=Reply)
-def chat(body: ChatRequest, assistant: AssistantDep) -> Reply:
+@router.post("/chat", response_model=Reply, responses=LIMITED)
+def chat(body: ChatRequest, request: Request, assistant: AssistantDep, _: IpLimit) -> Reply:
     """One turn; the reply carries the session id to send back next time."""
     from assistant.advisor import InputError
 
+    check_session(request, body.session_id)
     try:
         reply: Reply = assistant.chat(
             body.message, session_id=body.session_id, lang=body.lang, channel=body.channel
@@ -66,10 +68,14 @@ def chat(body: ChatRequest, assistant: AssistantDep) -> Reply:
     return reply
 
 
-@router.post("/chat/stream")
-async def chat_stream(body: ChatRequest, assistant: AssistantDep) -> EventSourceResponse:
+@router.post("/chat/stream", responses=LIMITED)
+async def chat_stream(
+    body: ChatRequest, request: Request, assistant: AssistantDep, _: IpLimit
+) -> EventSourceResponse:
     """The same turn as Server-Sent Events (works with EventSource polyfills and fetch)."""
     from assistant.advisor import InputError
+
+    check_session(request, body.session_id)
 
     def turn() -> Any:
         return assistant.stream(

@@ -18,8 +18,12 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_assistant(request: Request) -> Any:
+    return assistant_of(request.app)
+
+
+def assistant_of(app: Any) -> Any:
     """The process's Assistant, built once (loading the index takes a few seconds)."""
-    state = request.app.state
+    state = app.state
     if state.assistant is None:
         with _build_lock:
             if state.assistant is None:

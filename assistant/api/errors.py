@@ -24,6 +24,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_found": {"zh": "找不到该资源。", "en": "Not found."},
     "method_not_allowed": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
     "payload_too_large": {"zh": "请求内容过大。", "en": "The request body is too large."},
+    "rate_limited": {
+        "zh": "请求过于频繁，请稍后再试。",
+        "en": "Too many requests. Try again later.",
+    },
     "internal_error": {
         "zh": "服务器内部错误，请稍后再试。",
         "en": "Something went wrong on our side. Please try again shortly.",
@@ -34,22 +38,43 @@ MESSAGES: dict[str, dict[str, str]] = {
 class ApiError(Exception):
     """An error a route raises on purpose, with a code from ``MESSAGES`` or its own text."""
 
-    def __init__(self, status: int, code: str, message: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(code)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 def request_lang(request: Request) -> str:
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
+    return lang_of(request.headers.get("accept-language", ""))
+
+
+def lang_of(accept_language: str) -> str:
+    return "en" if accept_language.lower().startswith("en") else "zh"
+
+
+def error_body(
+    lang: str, code: str, detail: str = "", text: dict[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    template = (text or MESSAGES.get(code) or MESSAGES["internal_error"])[lang]
+    message = template.format(detail=detail) if "{detail}" in template else template
+    return {"error": {"code": code, "message": message}}
 
 
 def error_response(
-    request: Request, status: int, code: str, detail: str = "", text: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    detail: str = "",
+    text: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    lang = request_lang(request)
-    template = (text or MESSAGES.get(code) or MESSAGES["internal_error"])[lang]
-    message = template.format(detail=detail) if "{detail}" in template else template
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    body = error_body(request_lang(request), code, detail, text)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -63,7 +88,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, text=exc.message)
+        return error_response(request, exc.status, exc.code, text=exc.message, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 from assistant.api.auth import require
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import ApiError
+from assistant.api.ratelimit import LIMITED, IpLimit
 from assistant.tools import leads
 
 router = APIRouter(prefix="/v1", tags=["leads"])
@@ -50,10 +51,11 @@ class FeedbackIn(BaseModel):
     reason: str | None = Field(None, max_length=1000)
 
 
-@router.post("/leads", response_model=LeadOut, status_code=201)
+@router.post("/leads", response_model=LeadOut, status_code=201, responses=LIMITED)
 def post_lead(
     body: LeadIn,
     assistant: AssistantDep,
+    _: IpLimit,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> LeadOut:
     """Store a prospect for sales; a retry with the same Idempotency-Key returns the same lead."""
@@ -119,8 +121,8 @@ def list_leads(
     )
 
 
-@router.post("/feedback", status_code=201)
-def post_feedback(body: FeedbackIn, assistant: AssistantDep) -> dict[str, str]:
+@router.post("/feedback", status_code=201, responses=LIMITED)
+def post_feedback(body: FeedbackIn, assistant: AssistantDep, _: IpLimit) -> dict[str, str]:
     """Helpful / not helpful on one answer, with an optional reason."""
     from assistant.storage import NotFoundError
 

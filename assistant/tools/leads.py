@@ -19,6 +19,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assistant import metrics
 from assistant.storage import LeadRecord, Store
 
 __all__ = [
@@ -226,6 +227,9 @@ def capture_lead(
         idempotency_key=inp.idempotency_key or derive_idempotency_key(inp),
     )
     lead_id, created = store.add_lead(record)
+    metrics.LEADS.labels(
+        channel=record.channel, outcome="created" if created else "duplicate"
+    ).inc()
     log.info(
         "lead %s %s need=%s phone=%s channel=%s",
         lead_id,

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from assistant import metrics
 from assistant.knowledge.params import PolicyParams, RatingParams
 from assistant.models import Lang, ToolCall
 from assistant.storage import Store
@@ -107,8 +108,13 @@ class Toolbox:
     def run(self, name: str, args: dict[str, Any], lang: str) -> tuple[Any, ToolCall]:
         """Validate and run one tool; raises ``ValidationError`` on bad arguments."""
         spec = self.specs[name]
-        inp = spec.input_model.model_validate(args)
+        try:
+            inp = spec.input_model.model_validate(args)
+        except ValidationError:
+            metrics.TOOL_CALLS.labels(tool=name, outcome="invalid").inc()
+            raise
         result = spec.run(inp, lang)
+        metrics.TOOL_CALLS.labels(tool=name, outcome="ok").inc()
         call = ToolCall(
             name=name,
             args=inp.model_dump(mode="json", exclude_none=True),
@@ -120,6 +126,7 @@ class Toolbox:
         self, inp: leads.LeadInput, *, transcript: list[dict[str, Any]] | None, lang: str
     ) -> tuple[leads.LeadResult, ToolCall]:
         result = leads.capture_lead(inp, self.store, transcript=transcript, lang=lang)
+        metrics.TOOL_CALLS.labels(tool="capture_lead", outcome="ok").inc()
         # The reply goes back to the person who typed the number; logs mask it.
         args = inp.model_dump(mode="json", exclude_none=True)
         return result, ToolCall(

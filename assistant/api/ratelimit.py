@@ -1,0 +1,85 @@
+"""Rate limits per client IP and per chat session (the ``limits`` library, moving window).
+
+Public routes take ``IpLimit`` as a dependency; chat routes also call ``check_session``
+once the body (and so the session id) is known. Exceeding a limit answers 429 with
+``Retry-After`` in seconds. Counters live in process memory: with several server processes
+each enforces its own share (point ``limits`` at Redis via a storage URI to share them).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from assistant import metrics
+from assistant.api.errors import ApiError
+from assistant.config import Settings
+
+_TOO_MANY = {
+    "zh": "请求过于频繁，请 {seconds} 秒后再试。",
+    "en": "Too many requests. Please try again in {seconds} s.",
+}
+
+
+class RateLimits:
+    """The limits of one app (one per ``create_app``, so tests don't share counters)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.per_ip: list[RateLimitItem] = parse_many(settings.rate_limit_ip)
+        self.per_session: list[RateLimitItem] = parse_many(settings.rate_limit_session)
+        self.trust_forwarded_for = settings.trust_forwarded_for
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def client_ip(self, request: Request) -> str:
+        if self.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            first = forwarded.split(",")[0].strip()
+            if first:
+                return first
+        return request.client.host if request.client else "unknown"
+
+    def check(self, scope: str, key: str, items: list[RateLimitItem]) -> None:
+        """Count one hit against every limit; raise 429 when one is exhausted."""
+        for item in items:
+            if not self._limiter.hit(item, scope, key):
+                reset = self._limiter.get_window_stats(item, scope, key).reset_time
+                seconds = max(1, math.ceil(reset - time.time()))
+                metrics.RATE_LIMITED.labels(scope=scope).inc()
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    {k: v.format(seconds=seconds) for k, v in _TOO_MANY.items()},
+                    headers={"Retry-After": str(seconds)},
+                )
+
+
+def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+def limit_ip(request: Request) -> None:
+    """Dependency for public routes."""
+    limits = _limits(request)
+    limits.check("ip", limits.client_ip(request), limits.per_ip)
+
+
+def check_session(request: Request, session_id: str | None) -> None:
+    """Call from a chat route once the session id is known (new sessions are not limited:
+    their IP limit already applies)."""
+    if session_id:
+        limits = _limits(request)
+        limits.check("session", session_id, limits.per_session)
+
+
+IpLimit = Annotated[None, Depends(limit_ip)]
+
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Rate limit exceeded; retry after the `Retry-After` seconds."}
+}

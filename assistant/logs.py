@@ -1,0 +1,103 @@
+"""Structured JSON logs with a request id, and no phone numbers or names in them.
+
+``configure()`` sends every log line of the app (and uvicorn's) to stderr as one JSON object
+(python-json-logger): time, level, logger, message, the request id of the HTTP request being
+served, and any ``extra=`` fields. A filter masks what could identify a person before a line
+is written: Chinese mobile and landline numbers anywhere in the message or its fields, and
+the values of fields named like a person's name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+# A mainland mobile (optionally +86 / 86, spaces or dashes between digit groups) or a
+# landline with its area code. Digits glued to other digits (ids, amounts) don't match.
+_PHONE = re.compile(
+    r"(?<![\d*])(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)"
+    r"|(?<![\d*])0\d{2,3}[\s-]?\d{7,8}(?!\d)"
+)
+_NAME_FIELDS = {"lead_name", "contact", "contact_name", "full_name", "person"}
+_RESERVED = set(vars(logging.makeLogRecord({})))
+
+
+def mask_phones(text: str) -> str:
+    """Keep the last four digits, so support can still match a lead they are told about."""
+
+    def hide(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        return "*" * (len(digits) - 4) + digits[-4:]
+
+    return _PHONE.sub(hide, text)
+
+
+def mask_name(value: str) -> str:
+    value = value.strip()
+    return value[:1] + "*" * max(len(value) - 1, 1) if value else value
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_name(value) if key.lower() in _NAME_FIELDS else mask_phones(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(key, v) for v in value]
+    return value
+
+
+class PrivacyFilter(logging.Filter):
+    """Adds ``request_id`` and masks personal data in the message and extra fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad %-format must not lose the line
+            message = str(record.msg)
+        record.msg, record.args = mask_phones(message), None
+        for key, value in list(vars(record).items()):
+            if key not in _RESERVED and key not in ("request_id", "message"):
+                setattr(record, key, _mask_value(key, value))
+        return True
+
+
+def configure(settings: Settings) -> None:
+    """Route the app's and uvicorn's logs through one handler (JSON or plain text)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{message}{request_id}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                json_ensure_ascii=False,
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    handler.addFilter(PrivacyFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    level = settings.log_level.upper()
+    for name in ("assistant", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers[:] = []
+        logger.propagate = True
+    # One access line per request comes from our middleware (with the request id).
+    logging.getLogger("uvicorn.access").disabled = True
