@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint ingest bench eval env-example clean
+.PHONY: run chat test lint ingest bench eval env-example clean
 
 # The venv is rebuilt when pyproject.toml changes. torch is pinned to the CPU build on
 # this disk (torch==2.13.0) inside the `st` extra, so pip never pulls a CUDA build.
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev,st,llm]'
 	touch $(STAMP)
 
-## run: install, (re)index what changed, then open the chat in the terminal
+## run: install, (re)index what changed, then serve the API (and /docs) on HOST:PORT
 run: $(STAMP)
+	$(PY) ingest.py
+	$(PY) server.py
+
+## chat: the same assistant in the terminal
+chat: $(STAMP)
 	$(PY) ingest.py
 	$(PY) -m assistant chat
 

@@ -1,4 +1,7 @@
-"""Run the HTTP API: ``python server.py`` (host and port from settings)."""
+"""Run the HTTP API: ``python server.py`` (host, port and logging from settings).
+
+The app itself is built in ``assistant/api`` (``create_app``); this file only starts it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,20 @@ import uvicorn
 import assistant  # noqa: F401  (offline environment first)
 from assistant.api import create_app
 from assistant.config import get_settings
+from assistant.logs import configure
 
 
 def main() -> None:
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    configure(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # keep the JSON logging configured above
+        access_log=False,  # one access line per request comes from our middleware
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":
