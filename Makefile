@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest_bench.py
 	$(PY) benchmarks/retrieval_bench.py
 	$(PY) benchmarks/dialogue_bench.py
+	$(PY) benchmarks/api_bench.py
 
 env-example: $(STAMP)
 	$(PY) -m assistant.config > .env.example
