@@ -166,7 +166,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API server (python server.py) binds.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(8000, description="Port of the API server.")
     max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = Field(
-        65536, description="Largest request body the API accepts, in bytes."
+        262144,
+        description="Largest request body the API accepts, in bytes (OpenAI-style clients "
+        "resend the whole history each turn).",
     )
 
     cors_origins: str = Field(

@@ -8,11 +8,15 @@ unexpected errors are logged with the request path and answered with a generic m
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant import i18n
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +81,36 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _validation_detail(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
-        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
-    return "; ".join(parts)
+def describe_error(err: Mapping[str, Any], lang: str) -> str:
+    """One pydantic error in the caller's language: a template per error type from the
+    locale files, filled with the field path and the error's context (limits, choices).
+    Validator messages (``value_error``) are ours and already bilingual or plain."""
+    loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or i18n.t(lang, "validation.body")
+    kind = str(err.get("type", "other"))
+    ctx = {k: _plain(v, lang) for k, v in (err.get("ctx") or {}).items()}
+    reason = str(ctx.get("error") or err.get("msg", "")).removeprefix("Value error, ")
+    try:
+        template = i18n.lookup(lang, f"validation.{kind}")
+    except KeyError:
+        template = i18n.lookup(lang, "validation.other")
+    try:
+        return str(template).format(field=field, reason=reason, **ctx)
+    except (KeyError, IndexError, ValueError):
+        return str(i18n.lookup(lang, "validation.other")).format(field=field)
+
+
+def _plain(value: Any, lang: str) -> str:
+    """Context values as a reader sees them: no Python quotes, "或" between choices."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("'", "")
+    return text.replace(" or ", " 或 ") if lang == "zh" else text
+
+
+def _validation_detail(exc: RequestValidationError, lang: str) -> str:
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(describe_error(err, lang) for err in exc.errors()[:3])
 
 
 def install(app: FastAPI) -> None:
@@ -92,7 +120,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request, 422, "invalid_request", _validation_detail(exc))
+        detail = _validation_detail(exc, request_lang(request))
+        return error_response(request, 422, "invalid_request", detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
