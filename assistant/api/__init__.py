@@ -71,6 +71,9 @@ def create_app(
         finally:
             if dispatcher is not None:
                 await run_in_threadpool(dispatcher.stop)
+            jobs = getattr(app.state, "ingest_jobs", None)
+            if jobs is not None:  # let a running re-index finish its atomic swap
+                await run_in_threadpool(jobs.shutdown)
 
     # FastAPIOffline serves the Swagger/ReDoc assets itself: /docs works with no internet.
     app: FastAPI = FastAPIOffline(
