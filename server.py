@@ -1,4 +1,4 @@
-"""Run the HTTP API: ``python server.py`` (host, port and logging from settings).
+"""Run the HTTP API: ``python server.py`` (host, port, proxies and logging from settings).
 
 The app itself is built in ``assistant/api`` (``create_app``); this file only starts it.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import uvicorn
 
 import assistant  # noqa: F401  (offline environment first)
-from assistant.api import create_app
+from assistant.api import create_app, server_options
 from assistant.config import get_settings
 from assistant.logs import configure
 
@@ -18,11 +18,9 @@ def main() -> None:
     configure(settings)
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
         log_config=None,  # keep the JSON logging configured above
         access_log=False,  # one access line per request comes from our middleware
-        timeout_graceful_shutdown=10,
+        **server_options(settings),
     )
 
 

@@ -189,9 +189,10 @@ class Settings(BaseSettings):
     rate_limit_session: str = Field(
         "20/minute", description="Chat turns one session may take, in the same format."
     )
-    trust_forwarded_for: bool = Field(
-        False,
-        description="Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies (comma-separated IPs or networks, '*' = any) whose "
+        "X-Forwarded-For names the client, for rate limits and logs; empty = trust none.",
     )
     lead_webhook_url: str | None = Field(
         None,

@@ -30,6 +30,7 @@ _PHONE = re.compile(
 )
 _NAME_FIELDS = {"lead_name", "contact", "contact_name", "full_name", "person"}
 _RESERVED = set(vars(logging.makeLogRecord({})))
+_FORMATTER = logging.Formatter()
 
 
 def mask_phones(text: str) -> str:
@@ -67,6 +68,15 @@ class PrivacyFilter(logging.Filter):
         except Exception:  # a bad %-format must not lose the line
             message = str(record.msg)
         record.msg, record.args = mask_phones(message), None
+        if record.exc_info:
+            # Tracebacks quote values (a failed INSERT shows its parameters): mask the
+            # formatted text once and drop the live exception so no formatter re-renders it.
+            text = record.exc_text or _FORMATTER.formatException(record.exc_info)
+            record.exc_text, record.exc_info = mask_phones(text), None
+        elif record.exc_text:
+            record.exc_text = mask_phones(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_phones(record.stack_info)
         for key, value in list(vars(record).items()):
             if key not in _RESERVED and key not in ("request_id", "message"):
                 setattr(record, key, _mask_value(key, value))

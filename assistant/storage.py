@@ -281,7 +281,8 @@ class Store:
                 kwargs["poolclass"] = StaticPool
             elif not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(parsed, **kwargs)
+        # hide_parameters: an error message never quotes a phone or a transcript.
+        self.engine = create_engine(parsed, hide_parameters=True, **kwargs)
         if self._sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

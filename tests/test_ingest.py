@@ -245,3 +245,18 @@ def test_rebuild_with_a_failing_file_keeps_its_last_good_chunks(
     assert [Path(f["path"]).name for f in report.failed] == ["dso.en.md"]
     assert report.chunks == 6
     assert any(r.metadata["doc_id"] == "test-guide-en" for r in index.live()[1])
+
+
+def test_a_missing_knowledge_folder_changes_nothing(
+    small_corpus: Path, make_settings: SettingsFactory
+) -> None:
+    from assistant.knowledge.index import SourceMissingError
+
+    settings = make_settings(knowledge_dir=small_corpus)
+    first = KnowledgeIndex(settings).sync()
+    moved = small_corpus.rename(small_corpus.with_name("kb-moved"))
+    with pytest.raises(SourceMissingError, match="not found"):
+        KnowledgeIndex(settings).sync()
+    manifest = KnowledgeIndex(settings).read_manifest()
+    assert manifest is not None and manifest.generation == first.generation
+    assert len(manifest.files) == 3 and moved.exists()

@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools
-from assistant.api.middleware import BodyLimit, RequestContext
+from assistant.api.middleware import RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
 from assistant.webhooks import WebhookDispatcher
@@ -36,6 +37,22 @@ DESCRIPTION = """Trade credit insurance and receivables advice for Chinese SMEs.
 Errors are always `{"error": {"code", "message"}}`, in Chinese or, with
 `Accept-Language: en`, in English.
 """
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options from the settings (used by ``server.py`` and the tests' servers).
+
+    X-Forwarded-For is believed only from ``FORWARDED_ALLOW_IPS``; uvicorn picks the
+    rightmost address a trusted proxy did not add, so a client cannot forge its own IP.
+    """
+    trusted = settings.forwarded_allow_ips.strip()
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+        "timeout_graceful_shutdown": 10,
+    }
 
 
 def _index_exists(settings: Settings) -> bool:
@@ -89,7 +106,7 @@ def create_app(
     errors.install(app)
     # add_middleware wraps: the last added runs first. Request id and access log outermost;
     # CORS outside the body limit so even a 413 reaches a browser with its CORS headers.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],

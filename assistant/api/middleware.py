@@ -3,24 +3,22 @@
 - ``RequestContext``: a request id (the caller's ``X-Request-ID`` if sane, else a new one)
   in every log line and in the response header; one access log line and the request
   metrics per request, timed to the last byte so SSE streams count in full.
-- ``BodyLimit``: refuses bodies over ``MAX_BODY_BYTES`` with 413, whether the size is
-  declared (``Content-Length``) or only discovered while reading a chunked upload.
+
+The body-size limit is Starlette's ``RequestBodyLimitMiddleware`` (declared and chunked
+bodies); its 413 is an ``HTTPException`` raised while a route reads the body, so it gets
+our JSON error format.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
-from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import metrics
-from assistant.api.errors import error_body, lang_of
 from assistant.logs import request_id_var
 
 log = logging.getLogger("assistant.api.access")
@@ -82,64 +80,3 @@ class RequestContext:
                 },
             )
             request_id_var.reset(token)
-
-
-class _TooLarge(HTTPException):
-    """Raised from ``receive``: FastAPI reads the body inside the route, so the app's own
-    HTTPException handler turns it into the usual 413 error body."""
-
-    def __init__(self) -> None:
-        super().__init__(413)
-
-
-class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        lang = lang_of(_header(scope, b"accept-language"))
-        body = json.dumps(error_body(lang, "payload_too_large"), ensure_ascii=False).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message: Any = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return dict(message)
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, send)

@@ -33,15 +33,12 @@ class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self.per_ip: list[RateLimitItem] = parse_many(settings.rate_limit_ip)
         self.per_session: list[RateLimitItem] = parse_many(settings.rate_limit_session)
-        self.trust_forwarded_for = settings.trust_forwarded_for
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def client_ip(self, request: Request) -> str:
-        if self.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            first = forwarded.split(",")[0].strip()
-            if first:
-                return first
+    @staticmethod
+    def client_ip(request: Request) -> str:
+        """The peer address; behind trusted proxies (``FORWARDED_ALLOW_IPS``) uvicorn's
+        proxy-headers middleware has already replaced it with the real client's."""
         return request.client.host if request.client else "unknown"
 
     def check(self, scope: str, key: str, items: list[RateLimitItem]) -> None:

@@ -28,7 +28,12 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.config import Settings
-from assistant.knowledge.index import KnowledgeIndex, StrictAbortError, SyncReport
+from assistant.knowledge.index import (
+    KnowledgeIndex,
+    SourceMissingError,
+    StrictAbortError,
+    SyncReport,
+)
 
 
 class RateColumn(ProgressColumn):
@@ -153,7 +158,12 @@ def ingest_main(argv: list[str] | None = None) -> int:
             print(json.dumps(payload.as_json() | {"aborted": True}, ensure_ascii=False))
         else:
             err.print(f"[red]FAILED[/red] {path}: {reason}")
-            err.print("--strict: stopped at the first failure; the index was not changed.")
+            why = (
+                ""
+                if isinstance(exc, SourceMissingError)
+                else "--strict: stopped at the first failure; "
+            )
+            err.print(f"{why}the index was not changed.")
         return 1
 
     if args.json:

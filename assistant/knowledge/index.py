@@ -54,6 +54,10 @@ class StrictAbortError(RuntimeError):
     """``--strict`` stopped the sync at the first failed file; nothing was written."""
 
 
+class SourceMissingError(StrictAbortError):
+    """The knowledge folder (or a given path) does not exist: nothing is changed."""
+
+
 class FileEntry(BaseModel):
     sha256: str
     size: int
@@ -335,6 +339,10 @@ class KnowledgeIndex:
             return display_path(Path(p), PROJECT_ROOT)
 
         scope = [Path(p).absolute() for p in (paths or [self.settings.knowledge_dir])]
+        missing = [p for p in scope if not p.exists()]
+        if missing:
+            # Otherwise every file under it would count as deleted and be dropped.
+            raise SourceMissingError(f"{show(missing[0])}: not found")
         files, failures = scan(scope)
         report = SyncReport(dry_run=dry_run, failed=failures)
         if failures and strict:

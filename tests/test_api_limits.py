@@ -1,0 +1,270 @@
+"""Rate limits (per IP, per session) and CORS over a real uvicorn server on 127.0.0.1.
+
+Every client here is 127.0.0.1, so limits would leak from one test into the next on a
+shared server. Each test therefore starts its own small server from ``create_app`` with the
+limits it is about (cheap: the Assistant, the slow part, is built once per module and
+passed in), and a long window wherever the test does not wait for the window to pass, so
+no assertion depends on how fast the machine answers.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from assistant.config import Settings
+from tests.conftest import SUPPORT_KEY
+
+ALLOWED_ORIGIN = "https://shop.example.cn"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+HELLO = {"message": "你好"}
+
+
+@pytest.fixture(scope="module")
+def bot(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One Assistant over the shared e5 index with this module's own SQLite database."""
+    from assistant.advisor import Assistant
+    from assistant.storage import Store
+
+    db: Path = tmp_path_factory.mktemp("limits") / "limits.db"
+    assistant = Assistant.from_settings(
+        full_settings, store=Store(f"sqlite:///{db}"), today=lambda: date(2026, 11, 28)
+    )
+    assistant.warm_up()
+    return assistant
+
+
+def _start(app: Any, settings: Settings, stack: ExitStack) -> str:
+    """Run ``app`` on a free port until ``stack`` closes, with the uvicorn options
+    ``server.py`` uses (so proxy-header trust is the product's, not uvicorn's default)."""
+    import uvicorn
+
+    from assistant.api import server_options
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    options = server_options(settings) | {"host": "127.0.0.1", "port": port}
+    config = uvicorn.Config(app, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    stack.callback(stop)
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def serve(full_settings: Settings, bot: Any) -> Iterator[Callable[..., str]]:
+    """``serve(rate_limit_ip=..., ...)`` starts a fresh app (fresh counters) and returns
+    its base URL; limits not given are high, so only the limit under test can trigger."""
+    from assistant.api import create_app
+    from assistant.api.auth import key_hash
+
+    def start(**overrides: object) -> str:
+        values: dict[str, object] = {
+            "rate_limit_ip": "100000/minute",
+            "rate_limit_session": "100000/minute",
+            "forwarded_allow_ips": "",
+            "cors_origins": ALLOWED_ORIGIN,
+            "api_keys": f"support:{key_hash(SUPPORT_KEY)}",
+        }
+        values.update(overrides)
+        settings = full_settings.model_copy(update=values)
+        return _start(create_app(settings, bot), settings, stack)
+
+    with ExitStack() as stack:
+        yield start
+
+
+def chat(
+    url: str, body: dict[str, Any] = HELLO, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.post(f"{url}/v1/chat", json=body, headers=headers, timeout=60)
+
+
+def retry_after(resp: httpx.Response) -> int:
+    """The 429 contract: code ``rate_limited`` and a whole number of seconds to wait."""
+    assert resp.status_code == 429, resp.text
+    assert resp.json()["error"]["code"] == "rate_limited"
+    value = resp.headers["retry-after"]
+    assert value.isdigit() and int(value) > 0
+    return int(value)
+
+
+def refusals(url: str, scope: str) -> float:
+    """``credit_advisor_rate_limited_total{scope=...}`` (one registry per process)."""
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == "credit_advisor_rate_limited_total" and sample.labels == {
+                "scope": scope
+            }:
+                return sample.value
+    return 0.0
+
+
+def test_chat_over_the_ip_limit_gets_429_with_retry_after_in_the_callers_language(
+    serve: Callable[..., str],
+) -> None:
+    url = serve(rate_limit_ip="3/minute")
+    assert [chat(url).status_code for _ in range(3)] == [200, 200, 200]
+
+    zh = chat(url)
+    seconds = retry_after(zh)
+    assert seconds <= 60
+    message = zh.json()["error"]["message"]
+    assert CJK.search(message) and str(seconds) in message
+
+    en = chat(url, headers={"Accept-Language": "en-US,en;q=0.9"})
+    seconds = retry_after(en)
+    message = en.json()["error"]["message"]
+    assert not CJK.search(message) and str(seconds) in message
+    assert message.startswith("Too many requests")
+
+
+def test_a_limited_client_is_served_again_after_waiting_retry_after(
+    serve: Callable[..., str],
+) -> None:
+    url = serve(rate_limit_ip="1/3 seconds")
+    assert chat(url).status_code == 200
+    wait = retry_after(chat(url))
+    assert wait <= 3
+    time.sleep(wait)
+    assert chat(url).status_code == 200
+
+
+def test_the_session_limit_blocks_one_session_but_not_another(
+    serve: Callable[..., str],
+) -> None:
+    url = serve(rate_limit_session="2/minute")
+    before = refusals(url, "session")
+    first = chat(url).json()["session_id"]  # a new session: only the IP limit applies
+    turns = [chat(url, {"message": "你好", "session_id": first}).status_code for _ in range(2)]
+    assert turns == [200, 200]
+    retry_after(chat(url, {"message": "保费怎么算？", "session_id": first}))
+    stream = httpx.post(
+        f"{url}/v1/chat/stream", json={"message": "你好", "session_id": first}, timeout=60
+    )
+    retry_after(stream)
+
+    fresh = chat(url)
+    assert fresh.status_code == 200
+    second = fresh.json()["session_id"]
+    assert second != first
+    assert chat(url, {"message": "你好", "session_id": second}).status_code == 200
+    retry_after(chat(url, {"message": "你好", "session_id": first}))
+    assert refusals(url, "session") - before == 3
+
+
+def test_leads_and_feedback_count_against_the_ip_limit(serve: Callable[..., str]) -> None:
+    url = serve(rate_limit_ip="2/minute")
+
+    def lead() -> httpx.Response:
+        return httpx.post(f"{url}/v1/leads", json={"phone": "13912345678", "name": "赵女士"})
+
+    def feedback() -> httpx.Response:
+        body = {"session_id": "s_unknown", "message_id": "m_unknown", "rating": 1}
+        return httpx.post(f"{url}/v1/feedback", json=body)
+
+    assert lead().status_code == 201
+    assert feedback().status_code == 404  # counted although the message does not exist
+    retry_after(lead())
+    retry_after(feedback())
+    retry_after(chat(url))
+
+
+def test_support_routes_are_not_ip_limited(serve: Callable[..., str]) -> None:
+    url = serve(rate_limit_ip="1/minute")
+    assert chat(url).status_code == 200
+    retry_after(chat(url))
+    for _ in range(3):
+        listed = httpx.get(f"{url}/v1/leads", headers={"X-API-Key": SUPPORT_KEY})
+        assert listed.status_code == 200
+    assert httpx.get(f"{url}/healthz").status_code == 200
+    retry_after(chat(url))  # still exhausted: the support calls were not what passed
+
+
+def test_forwarded_for_is_ignored_unless_trusted(serve: Callable[..., str]) -> None:
+    url = serve(rate_limit_ip="1/minute")
+    assert chat(url, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
+    # A client cannot buy a fresh allowance by inventing a header.
+    retry_after(chat(url, headers={"X-Forwarded-For": "203.0.113.2"}))
+
+
+def test_forwarded_for_names_the_client_behind_a_trusted_proxy(
+    serve: Callable[..., str],
+) -> None:
+    url = serve(rate_limit_ip="1/minute", forwarded_allow_ips="127.0.0.1")
+    assert chat(url, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
+    retry_after(chat(url, headers={"X-Forwarded-For": "203.0.113.1"}))
+    assert chat(url, headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
+    assert chat(url).status_code == 200  # no header: the socket address, its own allowance
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_limit_behind_a_trusted_proxy(
+    serve: Callable[..., str],
+) -> None:
+    """A proxy appends the address it saw to whatever the client sent, so only the last
+    entry is trustworthy; the entries before it are the client's own (forgeable) claim."""
+    url = serve(rate_limit_ip="1/minute", forwarded_allow_ips="127.0.0.1")
+    assert chat(url, headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}).status_code == 200
+    retry_after(chat(url, headers={"X-Forwarded-For": "198.51.100.2, 203.0.113.9"}))
+
+
+def _preflight(url: str, origin: str) -> httpx.Response:
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,accept-language",
+    }
+    return httpx.options(f"{url}/v1/chat", headers=headers)
+
+
+def test_cors_preflight_is_answered_for_allowed_origins_only(serve: Callable[..., str]) -> None:
+    url = serve()
+    allowed = _preflight(url, ALLOWED_ORIGIN)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "POST" in allowed.headers["access-control-allow-methods"]
+
+    other = _preflight(url, "https://evil.example.net")
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_429_reaches_the_browser_with_cors_headers_and_retry_after_exposed(
+    serve: Callable[..., str],
+) -> None:
+    url = serve(rate_limit_ip="1/minute")
+    ok = chat(url, headers={"Origin": ALLOWED_ORIGIN})
+    assert ok.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+
+    limited = chat(url, headers={"Origin": ALLOWED_ORIGIN})
+    retry_after(limited)
+    assert limited.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    exposed = {
+        h.strip().lower() for h in limited.headers["access-control-expose-headers"].split(",")
+    }
+    assert "retry-after" in exposed
+
+    foreign = chat(url, headers={"Origin": "https://evil.example.net"})
+    retry_after(foreign)
+    assert "access-control-allow-origin" not in foreign.headers
