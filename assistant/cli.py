@@ -63,7 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the Reply as JSON")
     ask.add_argument("--session")
     ask.add_argument("--lang", choices=["zh", "en"])
+    key = sub.add_parser("new-key", help="make an API key and its API_KEYS entry (hash)")
+    key.add_argument("role", choices=["support", "admin"])
     args = parser.parse_args(argv)
+    if args.cmd == "new-key":
+        from assistant.api.auth import main as new_key
+
+        return new_key(["new", args.role])
 
     out, err = Console(), Console(stderr=True)
     settings = _settings_or_exit(err)

@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "",
         description="API keys as 'role:sha256hex' pairs, comma-separated (roles: support, "
-        "admin); make a key with: python -m assistant.api.auth new support",
+        "admin); make a key with: python -m assistant new-key support",
     )
 
     rate_limit_ip: str = Field(

@@ -2,7 +2,7 @@
 
 A caller sends ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). ``admin`` can do
 everything ``support`` can. Make a key and the settings line to store with
-``python -m assistant.api.auth new support``.
+``python -m assistant new-key support``.
 """
 
 from __future__ import annotations
@@ -72,13 +72,9 @@ def require(role: Role) -> Callable[[Request], str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "new" or args[1] not in _GRANTS:
-        print("usage: python -m assistant.api.auth new support|admin", file=sys.stderr)
+        print("usage: python -m assistant new-key support|admin", file=sys.stderr)
         return 2
     key = secrets.token_urlsafe(32)
     print(f"key (give it to the caller, shown once): {key}")
     print(f"settings entry (API_KEYS): {args[1]}:{key_hash(key)}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
