@@ -40,6 +40,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -71,6 +72,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for the lock before giving up (several API threads)."""
 
 _IMMEDIATE = "assistant_sqlite_begin_immediate"
+_PG_LOCK = 724_300_001  # advisory lock id held while migrating
 _TICK = timedelta(microseconds=1)
 
 
@@ -306,6 +308,9 @@ class Store:
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # The SQLite write lock's counterpart: one migrator at a time.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
                 config.attributes["connection"] = conn
                 tables = inspect(conn).get_table_names()
                 if "chat_sessions" in tables and "alembic_version" not in tables:
