@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 
 from assistant.models import Reply
 
@@ -16,19 +17,10 @@ def base_url(api_server: Any) -> str:
     return str(api_server.url)
 
 
-def sse_events(text: str) -> list[tuple[str, Any]]:
-    """Parse an event stream the way a browser's EventSource does."""
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events
+def sse_events(resp: httpx.Response) -> list[tuple[str, Any]]:
+    """Parse the stream with httpx-sse, which follows the WHATWG EventSource rules (line
+    endings, multi-line data, comments such as pings, default event name)."""
+    return [(e.event, json.loads(e.data)) for e in EventSource(resp).iter_sse()]
 
 
 def test_health_and_readiness(base_url: str) -> None:
@@ -59,8 +51,7 @@ def test_stream_sends_deltas_then_citations_then_done(base_url: str) -> None:
     ) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
-        body = resp.read().decode()
-    events = sse_events(body)
+        events = sse_events(resp)
     names = [n for n, _ in events]
     assert names[0] == "delta" and names[-1] == "done"
     assert "citation" in names

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools
-from assistant.api.middleware import RequestContext
+from assistant.api.middleware import DeclaredBodyLimit, RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
 from assistant.webhooks import WebhookDispatcher
@@ -107,6 +107,7 @@ def create_app(
     # add_middleware wraps: the last added runs first. Request id and access log outermost;
     # CORS outside the body limit so even a 413 reaches a browser with its CORS headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
+    app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
