@@ -49,10 +49,17 @@ class InputError(ValueError):
     """A request the assistant refuses before any work (bad session id, bad language)."""
 
 
-def clean_text(text: str) -> str:
-    """Drop control and format characters except newlines and tabs; normalise width."""
-    text = unicodedata.normalize("NFKC", _ANSI.sub("", text))
+def visible_text(text: str) -> str:
+    """What the user typed as a person sees it: ANSI escapes and control or format
+    characters (except newlines and tabs) dropped. This is what the transcript keeps."""
+    text = _ANSI.sub("", text if isinstance(text, str) else "")
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
+
+
+def clean_text(text: str) -> str:
+    """The text the dialogue reads: visible text with widths normalised (NFKC), so
+    full-width digits and punctuation parse like ASCII ones."""
+    return unicodedata.normalize("NFKC", visible_text(text)).strip()
 
 
 _WANTS_EN = re.compile(r"in english|用英文|用英语|英文回答|英语回答", re.I)
@@ -299,7 +306,7 @@ class Assistant:
             if reply is None:
                 turn = self._grounded(text, sid, state, reply_lang, channel)
                 reply = self._reply_from_turn(turn, sid, reply_lang)
-            self._save(sid, text, reply, state, reply_lang, channel)
+            self._save(sid, visible_text(message), reply, state, reply_lang, channel)
             return reply
 
     def _llm_turn(self, text: str, sid: str, lang: str, channel: str) -> Reply | None:
@@ -380,7 +387,9 @@ class Assistant:
                             yield item
                         else:
                             reply = self._reply_from_agent(item, sid, reply_lang)
-                            self._save(sid, text, reply, state, reply_lang, channel)
+                            self._save(
+                                sid, visible_text(message), reply, state, reply_lang, channel
+                            )
                             yield reply
                             return
                 except Exception:
@@ -390,7 +399,7 @@ class Assistant:
                         yield "\n\n"
             turn = self._grounded(text, sid, state, reply_lang, channel)
             reply = self._reply_from_turn(turn, sid, reply_lang)
-            self._save(sid, text, reply, state, reply_lang, channel)
+            self._save(sid, visible_text(message), reply, state, reply_lang, channel)
             for i in range(0, len(reply.answer), STREAM_PIECE):
                 yield reply.answer[i : i + STREAM_PIECE]
             yield reply

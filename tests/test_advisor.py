@@ -31,10 +31,6 @@ def build(settings: Settings, db: Path) -> Assistant:
     return Assistant.from_settings(settings, store=Store(f"sqlite:///{db}"), today=lambda: TODAY)
 
 
-def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
 def mostly_english(text: str) -> bool:
     """Latin letters clearly outnumber Chinese characters (a quoted 术语 is fine)."""
     return len(LATIN.findall(text)) >= 4 * len(CJK.findall(text))
@@ -150,11 +146,11 @@ def test_session_state_and_history_survive_a_restart(
 
     history = second.history(sid)
     assert [m["role"] for m in history] == ["user", "assistant"] * 3
-    # User text is stored as cleaned (NFKC: full-width punctuation becomes ASCII).
+    # User text is stored as typed (full-width punctuation kept for the transcript).
     assert [m["content"] for m in history[::2]] == [
-        nfkc("我们年销售额五千万，保费大概多少？"),
-        nfkc("逾期申报期限是多久？"),
-        nfkc("做电子产品的，账期60天"),
+        "我们年销售额五千万，保费大概多少？",
+        "逾期申报期限是多久？",
+        "做电子产品的，账期60天",
     ]
     assert [m["content"] for m in history[1::2]] == [r1.answer, r2.answer, r3.answer]
     assert [m["id"] for m in history[1::2]] == [r1.message_id, r2.message_id, r3.message_id]
@@ -276,7 +272,7 @@ def test_stream_yields_deltas_that_add_up_to_the_saved_reply(advisor: Assistant,
     assert final.citations
     history = advisor.history(sid)
     assert [m["role"] for m in history] == ["user", "assistant"]
-    assert history[0]["content"] == nfkc("逾期申报期限是多久？")
+    assert history[0]["content"] == "逾期申报期限是多久？"
     assert history[1]["content"] == final.answer
     assert history[1]["id"] == final.message_id
 
