@@ -351,3 +351,11 @@ def test_payment_plan_rejects_bad_input(fields: dict[str, Any], field: str) -> N
     with pytest.raises(ValidationError) as info:
         PaymentPlanInput(**args)
     assert field in str(info.value)
+
+
+@pytest.mark.parametrize("value", [1e26, 1e30, 1.7e308])
+def test_rounding_handles_any_finite_amount(value: float) -> None:
+    from assistant.tools._text import half_up
+
+    assert half_up(value, 2) == value  # no decimal.InvalidOperation above 28 digits
+    assert half_up(2.675, 2) == 2.68  # still commercial rounding

@@ -6,11 +6,12 @@ wording the same way, and every tool rounds money and writes dates and clauses a
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from assistant.models import Lang
 
@@ -79,8 +80,14 @@ def match_aliases(text: str, entries: Sequence[tuple[str, Iterable[str]]]) -> li
 
 def half_up(value: float, places: int = 0) -> float:
     """Commercial rounding (0.5 up), not Python's banker's rounding, for money and rates."""
+    if not math.isfinite(value):
+        return value
     quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    # Enough digits for any finite float (up to ~1.8e308) plus the decimals: the default
+    # 28-digit context raises InvalidOperation above ~1e26.
+    with localcontext() as ctx:
+        ctx.prec = 340 + places
+        return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def num(value: float, places: int = 2) -> str:
