@@ -181,6 +181,9 @@ class Settings(BaseSettings):
         "admin); make a key with: python -m assistant new-key support",
     )
 
+    serve_ui: bool = Field(
+        True, description="Mount the Gradio UI at / on the API server (python server.py)."
+    )
     rate_limit_ip: str = Field(
         "60/minute",
         description="Requests one client IP may make to the public routes, as 'N/second|minute"

@@ -205,3 +205,50 @@ def api_server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}", assistant=bot)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (``.ci/run`` installs it); ``CHROMIUM_PATH`` overrides."""
+    import os
+    import shutil
+
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A real headless chromium driven by Playwright (``executable_path``, no download).
+
+    Outside CI a machine without chromium skips the browser tests with a printed reason;
+    in CI (``CI`` set, as ``.ci/run`` does) a missing browser is an error.
+    """
+    import os
+
+    path = chromium_path()
+    if path is None:
+        reason = "chromium not found (apt-get install chromium, or set CHROMIUM_PATH)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + ": browser tests must run in CI")
+        print(f"\nSKIP browser tests: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """``test-artifacts/<test name>/``: screenshots of each step of a browser test."""
+    import re
+
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

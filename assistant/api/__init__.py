@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools
+from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools, web
 from assistant.api.middleware import DeclaredBodyLimit, RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
@@ -124,6 +124,14 @@ def create_app(
     )
     app.add_middleware(RequestContext)
 
-    for module in (ops, chat, leads, tools, openai_compat, admin):
+    for module in (ops, chat, leads, tools, openai_compat, admin, web):
         app.include_router(module.router)
+    if settings.serve_ui:
+        # Mounted last: the UI owns "/" and everything the routes above don't match.
+        import gradio as gr
+
+        from assistant.ui import build_ui
+
+        ui = build_ui(lambda: deps.assistant_of(app), settings)
+        app = gr.mount_gradio_app(app, ui, path="/")
     return app
