@@ -602,6 +602,9 @@ class Store:
                     .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now)
                     .order_by(OutboxRow.created_at, OutboxRow.id)
                     .limit(limit)
+                    # PostgreSQL: rows another worker is claiming are skipped, not shared
+                    # (SQLite's write lock already serialises claims; it has no FOR UPDATE).
+                    .with_for_update(skip_locked=True)
                 )
             )
             for row in rows:

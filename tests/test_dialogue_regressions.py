@@ -13,6 +13,8 @@ import pytest
 
 from assistant.advisor import Assistant
 from assistant.config import Settings
+from assistant.i18n import t
+from assistant.knowledge.chunking import clause_number
 from assistant.models import Reply
 from assistant.storage import Store
 
@@ -229,3 +231,230 @@ def test_a_follow_up_claim_turn_leads_with_dates_and_does_not_repeat_the_documen
     assert tool(second, "claim_checklist")["overdue_reported"] is False
     assert "⬜" not in second.answer
     assert "材料清单同上" in second.answer
+
+
+# --- DSO: the period the credit sales cover -----------------------------------------------
+
+
+def _dso(reply: Reply) -> dict:
+    return tool(reply, "dso")
+
+
+@pytest.mark.parametrize(
+    ("message", "low", "high"),
+    [
+        ("应收账款35万，这个月赊销50万，DSO多少", 28, 31),
+        ("应收账款35万，上个月赊销50万，DSO是多少天", 28, 31),
+        ("这个季度赊销50万，应收账款35万，帮我算下DSO", 89, 92),
+        ("应收35万，本季度赊销50万，DSO多少", 89, 92),
+        ("今年前三个季度赊销50万，应收账款35万，算一下DSO", 270, 273),
+        ("半年赊销50万，应收账款35万，DSO多少", 180, 184),
+        ("过去90天赊销50万，应收35万，DSO多少", 90, 90),
+        ("Receivables are 350,000 and credit sales 500,000 over 31 days", 31, 31),
+        (
+            "Our receivables are 350k and last month's credit sales were 500k. What's our DSO?",
+            28,
+            31,
+        ),
+        ("AR is 350k, credit sales this quarter 500k, what's the DSO?", 89, 92),
+        ("Receivables 350k, we sell about 500k per month on credit. DSO?", 28, 31),
+        ("monthly credit sales 500k, receivables 350k, calculate DSO", 28, 31),
+        ("Receivables 350k, credit sales 500k a year, DSO please", 365, 366),
+    ],
+)
+def test_dso_uses_the_period_the_sales_are_stated_for(
+    bot: Assistant, message: str, low: int, high: int
+) -> None:
+    reply = talk(bot, message)
+    args = _dso(reply)
+    assert (args["receivables"], args["credit_sales"]) == (350_000, 500_000)
+    assert low <= args["period_days"] <= high
+    # The assumed-period note is for figures with no period only.
+    assert t(reply.lang, "calculator.dso_assumed", days=365) not in reply.answer
+
+
+def test_a_months_sales_give_a_dso_of_about_three_weeks(bot: Assistant) -> None:
+    result = next(c.result for c in talk(bot, "应收账款35万，这个月赊销50万，DSO多少").tool_calls)
+    assert isinstance(result, dict)
+    assert 19 <= result["dso_days"] <= 22  # 35万 / 50万 x ~30 days, not 255.5
+
+
+def test_payment_terms_in_months_are_not_the_sales_period(bot: Assistant) -> None:
+    args = _dso(talk(bot, "应收300万，全年赊销1800万，账期三个月，DSO多少"))
+    assert args["period_days"] == 365
+    assert args["credit_terms_days"] == 90
+
+
+@pytest.mark.parametrize(
+    ("message", "lang"),
+    [
+        ("应收账款35万，赊销50万，DSO多少", "zh"),
+        ("Receivables 350k, credit sales 500k, DSO?", "en"),
+    ],
+)
+def test_an_unstated_period_is_assumed_out_loud(bot: Assistant, message: str, lang: str) -> None:
+    reply = talk(bot, message)
+    assert _dso(reply)["period_days"] == 365
+    assert reply.lang == lang
+    assert t(lang, "calculator.dso_assumed", days=365) in reply.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "correction", "period"),
+    [
+        ("应收账款35万，赊销50万，DSO多少", "按一个月算", 30),
+        ("应收账款35万，赊销50万，DSO多少", "那是一个季度的", 90),
+        ("应收账款35万，赊销50万，DSO多少", "如果是一个月的呢？", 30),
+        ("应收账款35万，赊销50万，DSO多少", "不对，赊销是一个月的", 30),
+        ("Receivables 350k, credit sales 500k, what's our DSO?", "that was monthly", 30),
+        ("Receivables 350k, credit sales 500k, what's our DSO?", "actually it was quarterly", 90),
+    ],
+)
+def test_naming_the_period_afterwards_reruns_the_dso(
+    bot: Assistant, first: str, correction: str, period: int
+) -> None:
+    args = _dso(talk(bot, first, correction))
+    assert args["period_days"] == period
+    assert (args["receivables"], args["credit_sales"]) == (350_000, 500_000)
+
+
+@pytest.mark.parametrize("aside", ["这个月生意不好", "我们每个月都有新客户"])
+def test_a_remark_about_this_month_does_not_rerun_the_dso(bot: Assistant, aside: str) -> None:
+    reply = talk(bot, "应收账款35万，赊销50万，DSO多少", aside)
+    assert not [c for c in reply.tool_calls if c.name == "dso"]
+
+
+# --- DSO without the word "DSO" -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "receivables", "sales"),
+    [
+        ("Receivables are 350,000 and credit sales 500,000 over 31 days", 350_000, 500_000),
+        ("How many days does it take us to collect? AR is 2m, annual sales 12m", 2e6, 12e6),
+        ("我们应收账款300万，年销售额2400万，回款周期算下来多少天", 3e6, 24e6),
+        ("应收账款300万，年赊销2400万，收款周期多少天", 3e6, 24e6),
+        ("Accounts receivable 1.5m, credit sales last quarter 4.5m", 1.5e6, 4.5e6),
+    ],
+)
+def test_receivables_beside_credit_sales_is_a_dso_calculation(
+    bot: Assistant, message: str, receivables: float, sales: float
+) -> None:
+    reply = talk(bot, message)
+    assert reply.intent == "calculator"
+    args = _dso(reply)
+    assert (args["receivables"], args["credit_sales"]) == (receivables, sales)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "年赊销5000万，保费多少",
+        "our credit sales are 50m a year, what would cover cost",
+        "应收800万，年赊销5000万，做电子的，保费大概多少",
+        "应收800万，年赊销5000万，做电子的，账期60天",
+    ],
+)
+def test_credit_sales_in_a_premium_request_stay_a_quote(bot: Assistant, message: str) -> None:
+    reply = talk(bot, message)
+    assert reply.intent == "quote"
+    assert not [c for c in reply.tool_calls if c.name == "dso"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["怎么缩短回款周期", "回款周期是什么意思", "How can we shorten our collection period?"],
+)
+def test_asking_about_the_collection_period_is_a_knowledge_question(
+    bot: Assistant, message: str
+) -> None:
+    assert talk(bot, message).intent == "knowledge"
+
+
+# --- rule questions while a claim form is open ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("opening", "question", "asked"),
+    [
+        ("买家破产了要准备什么材料？", "逾期申报期限是多久？", "claim.ask_aware"),
+        ("买家破产了要准备什么材料？", "索赔期限是多少天？", "claim.ask_aware"),
+        ("客户拖欠货款，要索赔", "什么是最长延长期？", "claim.ask_due"),
+        ("客户拖欠货款，要索赔", "逾期申报期限是多久？", "claim.ask_due"),
+        (
+            "Our buyer went bankrupt, what documents do I need?",
+            "How long is the waiting period?",
+            "claim.ask_aware",
+        ),
+        (
+            "The buyer hasn't paid, I want to make a claim",
+            "How long do I have to report an overdue invoice?",
+            "claim.ask_due",
+        ),
+    ],
+)
+def test_a_rule_question_mid_claim_is_answered_and_the_form_resumes(
+    bot: Assistant, opening: str, question: str, asked: str
+) -> None:
+    first = talk(bot, opening)
+    reply = bot.chat(question, session_id=first.session_id)
+    assert reply.intent == "knowledge"
+    assert reply.citations
+    assert not [c for c in reply.tool_calls if c.name == "claim_checklist"]
+    assert reply.answer.rstrip().endswith(t(reply.lang, asked))
+
+
+def test_the_overdue_notification_question_cites_its_clause(bot: Assistant) -> None:
+    first = talk(bot, "买家破产了要准备什么材料？")
+    reply = bot.chat("逾期申报期限是多久？", session_id=first.session_id)
+    clause = bot.toolbox.policy.clauses.overdue_notification
+    assert any(clause_number(c.clause) == clause for c in reply.citations)
+    assert "60" in reply.answer
+    # The form is still open: the date answers the question it asked before.
+    after = bot.chat("上个月底知道的", session_id=first.session_id)
+    args = tool(after, "claim_checklist")
+    assert (args["cause"], args["aware_on"]) == ("insolvency", "2026-10-31")
+
+
+@pytest.mark.parametrize(
+    ("opening", "value", "field", "expected"),
+    [
+        ("客户拖欠货款，要索赔", "什么是最长延长期？||9月1日到期的", "due_date", "2026-09-01"),
+        (
+            "买家破产了要准备什么材料？",
+            "索赔期限是多少天？||上个月底知道的",
+            "aware_on",
+            "2026-10-31",
+        ),
+        (
+            "The buyer hasn't paid, I want to make a claim",
+            "How long is the waiting period?||It was due on 1 September",
+            "due_date",
+            "2026-09-01",
+        ),
+    ],
+)
+def test_form_values_after_a_side_question_still_fill_the_claim(
+    bot: Assistant, opening: str, value: str, field: str, expected: str
+) -> None:
+    reply = talk(bot, opening, *value.split("||"))
+    assert tool(reply, "claim_checklist")[field] == expected
+
+
+@pytest.mark.parametrize(
+    ("opening", "ask"),
+    [
+        ("客户拖欠货款，要索赔", "还缺什么"),
+        ("客户拖欠货款，要索赔", "要准备什么材料"),
+        ("The buyer hasn't paid, I want to make a claim", "what's still missing?"),
+    ],
+)
+def test_asking_for_the_checklist_mid_claim_shows_it_with_what_is_held(
+    bot: Assistant, opening: str, ask: str
+) -> None:
+    held = (
+        "发票和合同都有" if opening.startswith("客户") else "I have the invoices and the contract"
+    )
+    reply = talk(bot, opening, held, ask)
+    assert tool(reply, "claim_checklist")["documents_held"] == ["invoices", "sales_contract"]
+    assert "✅" in reply.answer and "⬜" in reply.answer  # the list itself, not a count

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
-from assistant.dialogue.slots import SlotSpec
+from assistant.dialogue.slots import SlotSpec, extract
 
 MONEY_SALES = r"销售|营收|营业|流水|赊销|收入|年销|出货|货值|做了|一年做|规模|sales|turnover|revenue|sell|on credit"
+RECEIVABLES = (
+    r"应收|应收账款|欠款余额|未收|receivables?|accounts receivable|\bA/?R\b|debtors|outstanding|"
+    r"owed to us"
+)
 
 
 @dataclass(frozen=True)
@@ -118,18 +123,15 @@ CALCULATORS: dict[str, Form] = {
     "dso": Form(
         "dso",
         [
-            SlotSpec(
-                "receivables",
-                "money",
-                r"应收|应收账款|欠款余额|未收|receivables?|outstanding|owed to us",
-                default=True,
-            ),
+            SlotSpec("receivables", "money", RECEIVABLES, default=True),
             SlotSpec("credit_sales", "money", MONEY_SALES),
             SlotSpec("credit_terms_days", "days", r"账期|月结|信用期|terms|\bnet\b"),
             SlotSpec(
                 "period_days",
                 "days",
-                r"按|期间|统计期|周期|过去|period|over (the )?(last|past)|based on",
+                r"按|期间|统计期|周期|过去|最近|近|前|头|^\s*(以内|之内|内|里)|period|"
+                r"(?<!pay )(?<!pays )(?<!paid )\bover\b|during|within|in the (last|past)|"
+                r"\b(last|past)\b|based on",
             ),
         ],
         required=["receivables", "credit_sales"],
@@ -192,7 +194,10 @@ CALCULATORS: dict[str, Form] = {
 
 CALC_CUES: dict[str, re.Pattern[str]] = {
     "dso": re.compile(
-        r"(?<![A-Za-z])DSO(?![A-Za-z])|周转天数|周转期|回款天数|days sales outstanding", re.I
+        r"(?<![A-Za-z])DSO(?![A-Za-z])|周转天数|周转期|(回款|收款|收账|收钱)(周期|天数)|"
+        r"days sales outstanding|days to collect|collection period|"
+        r"how (many days|long)\b.{0,40}\bcollect",
+        re.I,
     ),
     "liquidity": re.compile(
         r"现金比率|流动比率|速动比率|偿债|cash ratio|current ratio|quick ratio|liquidity", re.I
@@ -213,9 +218,18 @@ CALC_CUES: dict[str, re.Pattern[str]] = {
 
 
 def calculator_kind(text: str) -> str | None:
+    """Which calculator a message is about: its cue words first, then its figures.
+
+    Receivables and sales figures side by side ("Receivables are 350,000 and credit sales
+    500,000 over 31 days") are a DSO calculation even when "DSO" is never said.
+    """
     for name, pattern in CALC_CUES.items():
         if pattern.search(text):
             return name
+    # Cue-bound figures only; the DSO form has no date fields, so "today" is not used.
+    figures = extract(text, CALCULATORS["dso"].slots, today=date.today(), use_defaults=False)
+    if "receivables" in figures and "credit_sales" in figures:
+        return "dso"
     return None
 
 

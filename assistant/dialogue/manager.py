@@ -55,9 +55,22 @@ LANG_REQUEST = re.compile(
     r"(请|麻烦|能不能|可以)?(用|说)(中文|英文|英语|汉语)(回答|回复|说|解释)?(一下)?(吗|吧|可以吗)?[？?。]?",
     re.IGNORECASE,
 )
+# "还缺什么", "what's still missing?": asks for the claim checklist itself, not a rule.
+_CHECKLIST_AGAIN = re.compile(
+    r"还(缺|差|少)(什么|哪些|啥|几样)|(缺|还要|还需要)(什么|哪些|啥)(材料|资料|单证|文件)|"
+    r"what('?s| is| else is)? (still )?missing|what else (do|should|must) (i|we) "
+    r"(need|prepare|provide|send)",
+    re.I,
+)
+_ASKS_DOCS = re.compile(
+    r"(哪些|什么|啥)(材料|资料|单证|文件)|(what|which) (documents|papers|paperwork)|"
+    r"(documents|papers|paperwork)\b.{0,20}\b(need|prepare)",
+    re.I,
+)
 _DUE_WORDS = re.compile(r"到期|应付|该付|due|欠|owe|金额|amount", re.I)
 _HAVE = re.compile(
-    r"有|带|保留|齐|都在|手上|手里|留着|存着|\bhave\b|\bgot\b|\bkept\b|on file|attached", re.I
+    r"有|带|保留|齐|都在|手上|手里|留着|存着|\b(have|got)\b(?! to\b)|\bkept\b|on file|attached",
+    re.I,
 )
 _NO_BAD_DEBT = re.compile(
     r"(零|没有?|无|从没有?过?)\s*(出过|发生过?|有过)?\s*坏账|坏账\s*(为零|是零|为0|是0|没有|几乎没有)|"
@@ -104,6 +117,23 @@ def _monthly(text: str, amount: float) -> bool:
                 r"年|year|annual", window, re.I
             )
     return False
+
+
+# "按一个月算", "那是一个季度的", "that was monthly", "per quarter": the message is about
+# which period the figures cover (not "这个月生意不好", "we get new buyers every month").
+_PERIOD_POINT = re.compile(
+    r"按.{0,8}(算|计)|是.{0,6}(月|季|年)|(月|季度?|年)的?(赊销|销售|数|数据|额|金额)?$|"
+    r"\b(was|were|is|are|it'?s|that'?s|for|over|covers?|covering)\b.{0,20}"
+    r"\b(month|quarter|year|annual|half)|\b(per|a) (month|quarter|year)\b|"
+    r"^\W*(monthly|quarterly|annual|yearly)\W*$",
+    re.I,
+)
+
+
+def _period_is_the_point(text: str) -> bool:
+    """Is this short message about the period the sales cover (see ``_PERIOD_POINT``)?"""
+    core = text.strip(" ，,。.!！?？~呢吧")
+    return len(core) <= 30 and (len(core) <= 6 or _PERIOD_POINT.search(core) is not None)
 
 
 def _basis_line(cites: list[Citation], lang: str) -> str:
@@ -231,8 +261,28 @@ class DialogueManager:
         kind = forms.calculator_kind(text)
         n_calc = 0
         if kind:
+            # Figures only: a named period ("年赊销") is quote wording as much as DSO wording.
             n_calc = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
         return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
+
+    @staticmethod
+    def _calc_values(
+        kind: str, text: str, today: date, asked: list[str], *, explicit: bool
+    ) -> dict[str, Any]:
+        """A calculator's fields found in ``text``; for DSO also the period the sales cover.
+
+        A named period ("这个月赊销50万", "monthly credit sales") sets ``period_days`` when
+        no day count does. In a message that only continues the conversation it must be the
+        point of the message ("按一个月算", "that was monthly"), so "这个月生意不好" after a
+        DSO does not re-run it over 30 days.
+        """
+        form = forms.CALCULATORS[kind]
+        found = slots.extract(text, form.slots, today=today, asked=asked, use_defaults=explicit)
+        if kind == "dso" and "period_days" not in found:
+            period = slots.named_period(text)
+            if period and (explicit or found or _period_is_the_point(text)):
+                found["period_days"] = period
+        return found
 
     def _continues(
         self, text: str, state: dict[str, Any], intent: str, via: str, today: date
@@ -253,6 +303,16 @@ class DialogueManager:
                 return active if kind in (None, active) else None
             return None
         correction = bool(_CORRECTION.search(text))
+        previous = active or state.get("last_tool")
+        if _CHECKLIST_AGAIN.search(text) and previous == "claim_checklist":
+            return "claim_checklist"  # "还缺什么": the checklist itself, with what is held
+        if (
+            previous == "dso"
+            and not re.search(r"吗|怎么|什么|为什么|\b(how|what|why)\b", text, re.I)
+            and slots.named_period(text)
+            and _period_is_the_point(text)
+        ):
+            return "dso"  # "按一个月算", "如果是一个季度的呢？", "that was monthly"
         if target is None and (correction or not is_question(text)):
             # "不对，是3000万" or "补充下，客户大概15家": more for the tool that just ran.
             target = state.get("last_tool")
@@ -279,18 +339,33 @@ class DialogueManager:
         active = state.get("active")
         if not asked or not active:
             return False
-        return self._fills(active, text, state, today)
+        return self._fills(active, text, state, today, question=True)
 
     def _fills(
-        self, form_name: str, text: str, state: dict[str, Any], today: date, loose: bool = False
+        self,
+        form_name: str,
+        text: str,
+        state: dict[str, Any],
+        today: date,
+        loose: bool = False,
+        *,
+        question: bool = False,
     ) -> bool:
+        """Does ``text`` give a value for ``form_name``?
+
+        For a question, a cause-of-loss word alone is not an answer unless the cause is
+        what was asked: "逾期申报期限是多久？" names 逾期 as a topic, it does not say the
+        buyer is late, so it is a side question to answer from the knowledge base.
+        """
         asked = state.get("asked") or []
         if form_name == "estimate_premium":
             if premium.resolve_industry(text, self.tools.rating):
                 return True
             spec = forms.QUOTE
         elif form_name == "claim_checklist":
-            if forms.detect_cause(text) or slots.overdue_due_date(text, today):
+            if forms.detect_cause(text) and (not question or "cause" in asked):
+                return True
+            if slots.overdue_due_date(text, today):
                 return True
             if slots.reported_flag(text) is not None:
                 return True
@@ -299,6 +374,8 @@ class DialogueManager:
                 return True
             spec = forms.claim_form(state["slots"].get("claim_checklist", {}).get("cause"))
         elif form_name in forms.CALCULATORS:
+            if self._calc_values(form_name, text, today, asked, explicit=loose):
+                return True
             spec = forms.CALCULATORS[form_name]
         else:
             return False
@@ -566,7 +643,9 @@ class DialogueManager:
             lang,
             numbers,
             filled.get("amount"),
-            documents_in_full=state.get("claim_docs_shown") != shown,
+            # In full when the list changed or they ask for it again ("还缺什么").
+            documents_in_full=state.get("claim_docs_shown") != shown
+            or bool(_CHECKLIST_AGAIN.search(text) or _ASKS_DOCS.search(text)),
         )
         state["claim_docs_shown"] = shown
         follow = ""
@@ -614,7 +693,7 @@ class DialogueManager:
             if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
                 filled[k] = date.fromisoformat(v)
         asked = state.get("asked") if state.get("active") == kind else []
-        found = slots.extract(text, form.slots, today=today, asked=asked, use_defaults=explicit)
+        found = self._calc_values(kind, text, today, asked or [], explicit=explicit)
         if not found and asked:
             for name in asked:
                 value = slots.bare_value(text, form.kind(name), today)
@@ -647,6 +726,10 @@ class DialogueManager:
                 sales=m(filled["credit_sales"], lang),
                 days=result.period_days,
             )
+            if "period_days" not in filled:
+                # Nothing said which period the sales cover: say the year was assumed, so a
+                # month's sales read as a year's can be corrected ("按一个月算").
+                body += "\n\n" + t(lang, "calculator.dso_assumed", days=result.period_days)
             return body + "\n\n" + result.interpretation, []
         if kind == "liquidity":
             body = t(lang, "calculator.liquidity_cash", ratio=f"{result.cash_ratio:.2f}")

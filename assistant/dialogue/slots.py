@@ -300,3 +300,119 @@ def reported_flag(text: str) -> bool | None:
     if _POS_REPORTED.search(text):
         return True
     return None
+
+
+# --- the period a sales figure covers ------------------------------------------------------
+
+_NUM = r"[\d一二三四五六七八九十两]+"
+_EN_NUM = r"\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_SALES_WORD = re.compile(r"赊销|销售|营收|营业额|收入|出货|sales|turnover|revenue|invoiced", re.I)
+# "账期三个月", "月结", "net 30 a month": the payment terms, not the period of the sales.
+_TERMS_BEFORE = re.compile(
+    r"(账期|月结|信用期|付款期|放账期?|结算期|回款期|terms?|\bnet)[^，,。;；\d]{0,6}$", re.I
+)
+# (pattern, days per unit, whether group "n" counts units). Most specific first: one
+# alternation is scanned left to right, so "今年前三个季度" is three quarters, not a year.
+_PERIOD_PATTERNS: list[tuple[str, int, bool]] = [
+    (rf"(?:今年|本年|去年|上一?年)?(?:前|头|近|最近|过去)\s*(?P<n>{_NUM})\s*个?\s*季度?", 90, True),
+    (rf"(?P<n>{_NUM})\s*个\s*季度", 90, True),
+    (
+        r"(?:今年|本年|去年)?第?\s*[1-4一二三四]\s*季度|(?:这个|这一?|本|上个?|上一个|当|"
+        r"一个|每个?|单|整个?)季度?(?!末|底|初)|季度",
+        90,
+        False,
+    ),
+    (r"上半年|下半年|半年度?|半个年", 180, False),
+    (
+        rf"(?:前|头|近|最近|过去)?\s*(?P<n>{_NUM})\s*个\s*(?:半\s*)?多?\s*月(?![底末初中份])",
+        30,
+        True,
+    ),
+    (r"(?:前|头|近|最近|过去)\s*(?P<n>两|俩)\s*月(?![底末初中份])", 30, True),
+    (
+        r"(?:这个|这一?个?|本|当|上个?|上一个|前一个|最近一个|近一个|过去一个|每个?|单|整)"
+        r"月(?![底末初中份结号日\d])|月度|月均|月(?=赊销|销售|营收|出货|销量)",
+        30,
+        False,
+    ),
+    (
+        r"(?<![\d一二三四五六七八九十])(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*月份?(?=的?(?:赊销|销售|营收|出货))",
+        30,
+        False,
+    ),
+    (
+        r"全年|一整年|整年|一年|每年|今年|本年度?|去年|上一?年度?|年度|近一年|最近一年|过去一年|"
+        r"年(?=赊销|销售|营收|营业额|出货|收入)",
+        365,
+        False,
+    ),
+    (
+        rf"\b(?:first|last|past|previous|prior)\s+(?P<n>{_EN_NUM})\s+quarters\b",
+        90,
+        True,
+    ),
+    (
+        r"\b(?:this|last|previous|prior|the|a|per|each|one|current|that|in a|over a|for a)\s+"
+        r"quarter\b|\bquarterly\b|\bquarter'?s\b|\bQ[1-4]\b",
+        90,
+        False,
+    ),
+    (r"\bhalf[- ]?(?:a[- ])?year\b|\bsemi-?annual(?:ly)?\b|\bH[12]\b", 180, False),
+    (rf"\b(?:(?:first|last|past|previous|prior)\s+)?(?P<n>{_EN_NUM})\s+months\b", 30, True),
+    (
+        r"\b(?:this|last|previous|prior|the|a|per|each|one|current|that|single)\s+month\b|"
+        r"\bmonthly\b|\bmonth'?s\b|/\s*(?:month|mo)\b",
+        30,
+        False,
+    ),
+    (
+        r"\b(?:this|last|previous|prior|the|a|per|each|one|current|that|full|whole)\s+year\b|"
+        r"\bannual(?:ly)?\b|\byearly\b|\bper annum\b|\byear'?s\b|\btwelve months\b",
+        365,
+        False,
+    ),
+]
+_PERIOD_RE = [(re.compile(p, re.I), days, counted) for p, days, counted in _PERIOD_PATTERNS]
+
+
+def _period_matches(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, days) of each named period, without overlaps (earlier patterns win)."""
+    out: list[tuple[int, int, int]] = []
+    for pattern, days, counted in _PERIOD_RE:
+        for m in pattern.finditer(text):
+            if any(m.start() < e and s < m.end() for s, e, _ in out):
+                continue
+            if _TERMS_BEFORE.search(text[max(0, m.start() - 10) : m.start()]):
+                continue
+            if re.match(r"\s*(前|后|以前|以后|之前|之后|内到期|ago|later)", text[m.end() :]):
+                continue  # "三个月前": a date, not a period
+            n = 1.0
+            if counted:
+                n = parsing.parse_number(m.group("n")) or 0.0
+                if m.group(0).endswith(("年", "year")) or not 0 < n <= 24:
+                    continue
+            out.append((m.start(), m.end(), round(days * n)))
+    return sorted(out)
+
+
+def named_period(text: str) -> int | None:
+    """The period a sales figure covers, from how it is named: "这个月赊销50万" -> 30,
+    "本季度" -> 90, "今年前三个季度" -> 270, "半年" -> 180, "annual sales" -> 365.
+
+    DSO is only right when receivables are set against the sales of a stated period; a
+    month's sales read as a year's give a DSO twelve times too long. Payment terms
+    ("账期三个月", "月结") are not a period. With several, the one nearest a sales word wins
+    ("上个月应收35万，全年赊销500万" is a year).
+    """
+    found = _period_matches(text)
+    if not found:
+        return None
+    sales = [m.start() for m in _SALES_WORD.finditer(text)]
+    if not sales:
+        return found[0][2]
+
+    def gap(item: tuple[int, int, int]) -> int:
+        s, e, _ = item
+        return min(max(s - p, p - e, 0) for p in sales)
+
+    return min(found, key=gap)[2]

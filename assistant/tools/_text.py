@@ -78,6 +78,11 @@ def match_aliases(text: str, entries: Sequence[tuple[str, Iterable[str]]]) -> li
     return keys
 
 
+MAX_AMOUNT = 1e15
+"""Largest amount a tool accepts, in CNY (1,000 trillion): far above any real SME figure,
+and small enough that every result rounds and prints exactly."""
+
+
 def half_up(value: float, places: int = 0) -> float:
     """Commercial rounding (0.5 up), not Python's banker's rounding, for money and rates."""
     if not math.isfinite(value):

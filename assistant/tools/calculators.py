@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.knowledge.params import PolicyParams
 from assistant.models import Lang
-from assistant.tools._text import clause_label, fmt_date, half_up, money, num
+from assistant.tools._text import MAX_AMOUNT, clause_label, fmt_date, half_up, money, num
 
 # Cash-ratio reading, as guide-cash-ratio states it: >= 1.0 strong, 0.5-1.0 where most
 # healthy SMEs sit, below 0.5 dependent on collections; far above 2.0 may mean idle cash.
@@ -34,13 +34,16 @@ MONTHLY_INTERVAL_DAYS = 30
 
 
 class DsoInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     receivables: float = Field(
-        ge=0, description="Trade receivables at the end of the period, in CNY including VAT."
+        ge=0,
+        le=MAX_AMOUNT,
+        description="Trade receivables at the end of the period, in CNY including VAT.",
     )
     credit_sales: float = Field(
         gt=0,
+        le=MAX_AMOUNT,
         description="Credit sales in the same period, in CNY including VAT (no cash sales).",
     )
     period_days: int = Field(
@@ -120,24 +123,30 @@ def dso(inp: DsoInput, *, lang: Lang = "zh") -> DsoResult:
 
 
 class LiquidityInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     current_liabilities: float = Field(
-        gt=0, description="Current liabilities (due within one year), in CNY."
+        gt=0, le=MAX_AMOUNT, description="Current liabilities (due within one year), in CNY."
     )
     cash: float = Field(
-        ge=0, description="Cash and unrestricted bank deposits, in CNY (exclude frozen deposits)."
+        ge=0,
+        le=MAX_AMOUNT,
+        description="Cash and unrestricted bank deposits, in CNY (exclude frozen deposits).",
     )
     marketable_securities: float = Field(
         0,
         ge=0,
+        le=MAX_AMOUNT,
         description=(
             "Cash equivalents: deposits and money-market funds maturing within 3 months, in "
             "CNY (not shares, not bank acceptance bills)."
         ),
     )
     current_assets: float | None = Field(
-        None, ge=0, description="Total current assets, in CNY, for the current ratio."
+        None,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="Total current assets, in CNY, for the current ratio.",
     )
 
     @model_validator(mode="after")
@@ -238,9 +247,9 @@ def liquidity(inp: LiquidityInput, *, lang: Lang = "zh") -> LiquidityResult:
 
 
 class RecoveryInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    bad_debt: float = Field(gt=0, description="The bad debt written off, in CNY.")
+    bad_debt: float = Field(gt=0, le=MAX_AMOUNT, description="The bad debt written off, in CNY.")
     margin_pct: float = Field(
         gt=0, le=100, description="Net profit margin on sales, in percent (0 < x ≤ 100)."
     )
@@ -282,9 +291,11 @@ def recovery_sales(inp: RecoveryInput, *, lang: Lang = "zh") -> RecoveryResult:
 
 
 class PaymentPlanInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    amount: float = Field(gt=0, description="Total amount to be paid by instalments, in CNY.")
+    amount: float = Field(
+        gt=0, le=MAX_AMOUNT, description="Total amount to be paid by instalments, in CNY."
+    )
     instalments: int = Field(ge=1, le=60, description="Number of instalments (1-60).")
     first_date: date = Field(description="Date of the first instalment (YYYY-MM-DD).")
     interval_days: int = Field(

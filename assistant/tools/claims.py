@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.knowledge.params import ClaimDocument, PolicyParams
 from assistant.models import Lang
-from assistant.tools._text import clause_label, fmt_date, half_up, match_aliases, money, num
+from assistant.tools._text import (
+    MAX_AMOUNT,
+    clause_label,
+    fmt_date,
+    half_up,
+    match_aliases,
+    money,
+    num,
+)
 
 Cause = Literal["insolvency", "protracted_default", "dispute"]
 DateKey = Literal[
@@ -31,7 +39,7 @@ DateKey = Literal[
 class ClaimInput(BaseModel):
     """The facts of one unpaid buyer; only the cause is required."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cause: Cause = Field(
         description=(
@@ -52,7 +60,10 @@ class ClaimInput(BaseModel):
         None, description="Date to count days from (YYYY-MM-DD); defaults to today."
     )
     amount: float | None = Field(
-        None, gt=0, description="Unpaid amount owed by this buyer, in CNY including VAT."
+        None,
+        gt=0,
+        le=MAX_AMOUNT,
+        description="Unpaid amount owed by this buyer, in CNY including VAT.",
     )
     overdue_reported: bool | None = Field(
         None,

@@ -13,7 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.knowledge.params import FALLBACK_INDUSTRY, Band, PolicyParams, RatingParams
 from assistant.models import Lang
-from assistant.tools._text import clause_label, half_up, match_aliases, money, normalise, num
+from assistant.tools._text import (
+    MAX_AMOUNT,
+    clause_label,
+    half_up,
+    match_aliases,
+    money,
+    normalise,
+    num,
+)
 
 FactorKey = Literal[
     "credit_terms_days",
@@ -37,10 +45,11 @@ _SHARE_TOLERANCE_PCT = 1.0
 class PremiumInput(BaseModel):
     """What the customer told us about their credit sales; only sales and industry are needed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     annual_credit_sales: float = Field(
         gt=0,
+        le=MAX_AMOUNT,
         description="Annual credit sales to be insured (insured turnover), in CNY including VAT.",
     )
     industry: str = Field(
@@ -79,6 +88,7 @@ class PremiumInput(BaseModel):
     bad_debt_losses_3y: float | None = Field(
         None,
         ge=0,
+        le=MAX_AMOUNT,
         description="Total bad-debt losses over the last 3 years, in CNY (0 if none).",
     )
     indemnity_pct: float | None = Field(
