@@ -447,36 +447,54 @@ class Store:
     def _lead_id_for_key(session: Session, key: str) -> str | None:
         return session.scalar(select(LeadRow.id).where(LeadRow.idempotency_key == key))
 
-    def add_lead(self, lead: LeadRecord) -> tuple[str, bool]:
+    def add_lead(self, lead: LeadRecord, *, merge_session: bool = False) -> tuple[str, bool]:
         """Insert a lead once per idempotency key: a retried request or turn gets the first
-        lead's id back (``created=False``) instead of a duplicate call for the sales team."""
+        lead's id back (``created=False``) instead of a duplicate call for the sales team.
+
+        ``merge_session``: if the chat already captured a lead for ``lead.session_id`` (the
+        prospect typed a phone in the widget, then also sent the page's form), complete
+        that lead with the new details instead of adding a second one (``created=False``).
+        """
         key = lead.idempotency_key
-        lead_id = new_id("lead")
         try:
             with self._write() as session:
                 if key is not None:
                     existing = self._lead_id_for_key(session, key)
                     if existing is not None:
                         return existing, False
-                row = LeadRow(
-                    id=lead_id,
-                    session_id=lead.session_id,
-                    name=lead.name,
-                    phone=lead.phone,
-                    company=lead.company,
-                    need=lead.need,
-                    details=lead.details,
-                    transcript=[dict(item) for item in lead.transcript],
-                    channel=lead.channel,
-                    idempotency_key=key,
-                    status="new",
-                    created_at=utcnow(),
+                earlier = (
+                    session.scalar(
+                        select(LeadRow)
+                        .where(LeadRow.session_id == lead.session_id)
+                        .order_by(LeadRow.created_at.desc())
+                        .limit(1)
+                    )
+                    if merge_session and lead.session_id
+                    else None
                 )
-                session.add(row)
-                if self._outbox:
-                    session.flush()
-                    self._enqueue(session, "lead.created", _lead_dict(row))
-            self._enqueued()
+                if earlier is not None:
+                    lead_id, created = earlier.id, False
+                    self._merge_into(session, earlier, lead)
+                else:
+                    lead_id, created = new_id("lead"), True
+                    row = LeadRow(
+                        id=lead_id,
+                        session_id=lead.session_id,
+                        name=lead.name,
+                        phone=lead.phone,
+                        company=lead.company,
+                        need=lead.need,
+                        details=lead.details,
+                        transcript=[dict(item) for item in lead.transcript],
+                        channel=lead.channel,
+                        idempotency_key=key,
+                        status="new",
+                        created_at=utcnow(),
+                    )
+                    session.add(row)
+                    if self._outbox:
+                        session.flush()
+                        self._enqueue(session, "lead.created", _lead_dict(row))
         except IntegrityError:
             # Another writer inserted the same key between our check and our insert
             # (possible on databases without SQLite's whole-file write lock).
@@ -487,7 +505,23 @@ class Store:
             if existing is None:
                 raise
             return existing, False
-        return lead_id, True
+        self._enqueued()
+        return lead_id, created
+
+    def _merge_into(self, session: Session, row: LeadRow, lead: LeadRecord) -> None:
+        """Fill in what the later submission adds; details are appended, not replaced."""
+        row.phone = lead.phone or row.phone
+        row.name = lead.name or row.name
+        row.company = lead.company or row.company
+        if lead.need and lead.need != "other":
+            row.need = lead.need
+        if lead.details and lead.details not in (row.details or ""):
+            row.details = f"{row.details}\n{lead.details}".strip()
+        if lead.transcript and len(lead.transcript) >= len(row.transcript or []):
+            row.transcript = [dict(item) for item in lead.transcript]
+        if self._outbox and session.is_modified(row):
+            session.flush()
+            self._enqueue(session, "lead.updated", _lead_dict(row))
 
     def update_lead_contact(
         self,

@@ -112,3 +112,36 @@ def test_plain_text_keys_in_settings_are_refused() -> None:
 
     with pytest.raises(ValidationError, match="sha256"):
         Settings(api_keys="support:my-secret-key", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_form_sent_after_the_chat_captured_the_lead_completes_that_lead(
+    url: str, api_server: Any
+) -> None:
+    chat = httpx.post(
+        f"{url}/v1/chat",
+        json={"message": "请专家联系我，电话13912345678", "channel": "widget"},
+        timeout=60,
+    ).json()
+    captured = chat["lead_id"]
+    assert captured, chat["answer"]
+    form = {
+        "phone": "139 1234 5678",
+        "name": "赵女士",
+        "need": "应收账款管理",
+        "details": "想了解账期管理",
+        "session_id": chat["session_id"],
+    }
+    first = httpx.post(f"{url}/v1/leads", json=form, headers={"Idempotency-Key": "page-form-1"})
+    again = httpx.post(f"{url}/v1/leads", json=form, headers={"Idempotency-Key": "page-form-2"})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["lead_id"] == again.json()["lead_id"] == captured
+    assert first.json()["created"] is False
+    lead = api_server.assistant.store.get_lead(captured)
+    assert lead["name"] == "赵女士" and lead["need"] == "receivables"
+    assert lead["details"].count("想了解账期管理") == 1
+    same_session = [
+        row
+        for row in api_server.assistant.store.list_leads(limit=1000)
+        if row["session_id"] == chat["session_id"]
+    ]
+    assert len(same_session) == 1

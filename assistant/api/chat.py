@@ -19,7 +19,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.deps import AssistantDep
-from assistant.api.errors import MESSAGES, ApiError
+from assistant.api.errors import ApiError, error_body, request_lang
 from assistant.api.ratelimit import LIMITED, IpLimit, check_session
 from assistant.models import Reply
 
@@ -76,6 +76,8 @@ async def chat_stream(
     from assistant.advisor import InputError
 
     check_session(request, body.session_id)
+    # The error event speaks the language asked for, else the caller's Accept-Language.
+    lang = body.lang or request_lang(request)
 
     def turn() -> Any:
         return assistant.stream(
@@ -94,17 +96,17 @@ async def chat_stream(
                 else:
                     yield {"event": "delta", "data": json.dumps({"text": item}, ensure_ascii=False)}
         except InputError as exc:
-            yield {"event": "error", "data": _error_json("invalid_request", str(exc))}
+            yield {"event": "error", "data": _error_json(lang, "invalid_request", str(exc))}
         except Exception:
             log.exception("stream failed")
-            yield {"event": "error", "data": _error_json("internal_error")}
+            yield {"event": "error", "data": _error_json(lang, "internal_error")}
 
     return EventSourceResponse(events(), ping=15)
 
 
-def _error_json(code: str, detail: str = "") -> str:
-    text = MESSAGES[code]["zh"].format(detail=detail) if code in MESSAGES else code
-    return json.dumps({"code": code, "message": text}, ensure_ascii=False)
+def _error_json(lang: str, code: str, detail: str = "") -> str:
+    """An ``error`` event's data: the same {code, message} as the JSON error body."""
+    return json.dumps(error_body(lang, code, detail)["error"], ensure_ascii=False)
 
 
 SessionId = Annotated[str, Path(pattern=SESSION_ID)]

@@ -58,7 +58,9 @@ def post_lead(
     _: IpLimit,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> LeadOut:
-    """Store a prospect for sales; a retry with the same Idempotency-Key returns the same lead."""
+    """Store a prospect for sales. A retry with the same Idempotency-Key returns the same
+    lead; a lead the chat already captured for ``session_id`` is completed instead of
+    duplicated (``created: false``, same ``lead_id``)."""
     try:
         inp = leads.LeadInput(
             name=body.name,
@@ -81,7 +83,8 @@ def post_lead(
         raise ApiError(
             422, "invalid_request", {"zh": "线索信息不完整。", "en": "Invalid lead."}
         ) from None
-    result = leads.capture_lead(inp, assistant.store, lang=body.lang)
+    # A lead the chat already captured for this session is completed, not duplicated.
+    result = leads.capture_lead(inp, assistant.store, lang=body.lang, merge_session=True)
     return LeadOut(lead_id=result.lead_id, created=result.created, message=result.message)
 
 

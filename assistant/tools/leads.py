@@ -208,6 +208,7 @@ def capture_lead(
     *,
     transcript: list[dict[str, Any]] | None = None,
     lang: str = "zh",
+    merge_session: bool = False,
 ) -> LeadResult:
     """Store the lead with a copy of the conversation, so the specialist has the context
     even after the user deletes the chat."""
@@ -226,7 +227,7 @@ def capture_lead(
         channel=inp.channel,
         idempotency_key=inp.idempotency_key or derive_idempotency_key(inp),
     )
-    lead_id, created = store.add_lead(record)
+    lead_id, created = store.add_lead(record, merge_session=merge_session)
     metrics.LEADS.labels(
         channel=record.channel, outcome="created" if created else "duplicate"
     ).inc()
