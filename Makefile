@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/retrieval_bench.py
 	$(PY) benchmarks/dialogue_bench.py
 	$(PY) benchmarks/api_bench.py
+	$(PY) benchmarks/ui_bench.py
 
 env-example: $(STAMP)
 	$(PY) -m assistant.config > .env.example

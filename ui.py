@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import assistant  # noqa: F401  (offline environment first)
 from assistant.config import get_settings
-from assistant.ui import build_ui
+from assistant.ui import build_ui, mount_options
 
 
 def main() -> None:
@@ -13,7 +13,9 @@ def main() -> None:
     settings = get_settings()
     bot = Assistant.from_settings(settings)
     bot.warm_up()
-    build_ui(lambda: bot, settings).launch(server_name=settings.host, server_port=settings.port)
+    build_ui(lambda: bot, settings).launch(
+        server_name=settings.host, server_port=settings.port, **mount_options()
+    )
 
 
 if __name__ == "__main__":

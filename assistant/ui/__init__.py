@@ -1,15 +1,12 @@
-"""(in progress) The Gradio UI for SME owners; ``build_ui`` returns the Blocks app."""
+"""The Gradio UI for SME owners: chat, forms and the lead form, in Chinese and English.
+
+``build_ui(get_assistant, settings)`` returns the Blocks app; the API server mounts it at
+"/" and ``ui.py`` runs it alone. ``mount_options()`` are the launch/mount options the page
+is meant to run with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from assistant.ui.app import build_ui, mount_options
 
-
-def build_ui(get_assistant: Callable[[], Any], settings: Any) -> Any:
-    """The Blocks app. ``get_assistant`` returns the live Assistant (built lazily)."""
-    import gradio as gr
-
-    with gr.Blocks(title="信保顾问 Credit Advisor") as demo:
-        gr.Markdown("信保顾问 Credit Advisor")
-    return demo
+__all__ = ["build_ui", "mount_options"]
