@@ -17,9 +17,7 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,20 +32,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _server import free_port, pct, start_server, wait_ready  # noqa: E402
+
 from evals.dialogue import load_cases  # noqa: E402
 
 TARGETS = {"p50_ms_at_1": 80.0, "rps_at_8": 25.0, "peak_rss_mb": 1200.0}
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RssSampler(threading.Thread):
@@ -66,37 +55,6 @@ class RssSampler(threading.Thread):
             except psutil.Error:
                 return
             self.stop.wait(0.05)
-
-
-def start_server(tmp: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "RATE_LIMIT_IP": "1000000/minute",
-        "RATE_LIMIT_SESSION": "1000000/minute",
-        "LOG_LEVEL": "WARNING",
-        "LLM": "none",
-        "LEAD_WEBHOOK_URL": "",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-    )
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> float:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return time.perf_counter() - t0
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server not ready: run `python ingest.py` first")
 
 
 async def load(url: str, clients: int, seconds: float, cases: list[dict[str, Any]]) -> dict:

@@ -26,9 +26,7 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,10 +35,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _server import free_port, pct, start_server, wait_ready  # noqa: E402
 
 from assistant.i18n import t  # noqa: E402
 
@@ -77,49 +75,6 @@ START = """() => {
   t.start = performance.now();
   document.querySelector('#ca-send').click();
 }"""
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(tmp: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "RATE_LIMIT_IP": "1000000/minute",
-        "RATE_LIMIT_SESSION": "1000000/minute",
-        "LOG_LEVEL": "WARNING",
-        "LLM": "none",
-        "LEAD_WEBHOOK_URL": "",
-        "SERVE_UI": "true",
-    }
-    return subprocess.Popen(
-        [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-    )
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> float:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return time.perf_counter() - t0
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("server not ready: run `python ingest.py` first")
 
 
 def page_weight(browser: Any, url: str) -> dict[str, Any]:
@@ -192,7 +147,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = start_server(Path(tmp), port)
+        proc = start_server(Path(tmp), port, SERVE_UI="true")
         try:
             startup = wait_ready(url, proc)
             with sync_playwright() as pw:
