@@ -163,18 +163,14 @@ def api_server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory
     Yields an object with ``url`` and ``assistant``; the support and admin keys above are
     configured (as hashes). The body limit is small so 413 is easy to reach.
     """
-    import socket
-    import threading
-    import time
     from datetime import date
     from types import SimpleNamespace
-
-    import uvicorn
 
     from assistant.advisor import Assistant
     from assistant.api import create_app
     from assistant.api.auth import key_hash
     from assistant.storage import Store
+    from tests.server_proc import serve_in_thread
 
     db = tmp_path_factory.mktemp("api") / "api.db"
     settings = full_settings.model_copy(
@@ -190,21 +186,8 @@ def api_server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory
         settings, store=Store(f"sqlite:///{db}"), today=lambda: date(2026, 11, 28)
     )
     bot.warm_up()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, bot), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", assistant=bot)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, bot)) as url:
+        yield SimpleNamespace(url=url, assistant=bot)
 
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

@@ -1,4 +1,5 @@
-"""Run ``python server.py`` as a child process, for tests that restart or kill the server.
+"""Real servers for tests: ``serve_in_thread`` runs an app in this process; ``ServerProcess``
+runs ``python server.py`` as a child process, for tests that restart or kill the server.
 
 The in-process ``api_server`` fixture cannot prove that data survives a restart or a crash:
 its threads share one ``Store``, and killing it would kill pytest. ``ServerProcess`` starts
@@ -21,9 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -37,6 +42,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(app: Any, **options: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free 127.0.0.1 port in a daemon thread; yields its
+    base URL and stops the server on exit. ``options`` go to ``uvicorn.Config``."""
+    import uvicorn
+
+    port = free_port()
+    config = {"log_level": "warning", **options, "host": "127.0.0.1", "port": port}
+    server = uvicorn.Server(uvicorn.Config(app, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _env_value(value: object) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -24,6 +22,7 @@ from filelock import FileLock
 
 from assistant.config import PROJECT_ROOT, Settings
 from tests.conftest import ADMIN_KEY, FAQ_ZH, GUIDE_EN, POLICY_ZH, SUPPORT_KEY, write_doc
+from tests.server_proc import serve_in_thread
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}", "Accept-Language": "en"}
 SUPPORT = {"X-API-Key": SUPPORT_KEY}
@@ -165,25 +164,6 @@ Some text.
 """
 
 
-def _serve(app: Any) -> Iterator[str]:
-    """Run ``app`` on a free port of 127.0.0.1 until the generator is closed."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """Like ``api_server``, over a small knowledge folder this module may edit."""
@@ -215,9 +195,8 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
         settings, store=Store(f"sqlite:///{root / 'admin.db'}"), today=lambda: date(2026, 11, 28)
     )
     bot.warm_up()
-    serving = _serve(create_app(settings, bot))
-    yield SimpleNamespace(url=next(serving), assistant=bot, settings=settings, kb=kb)
-    next(serving, None)
+    with serve_in_thread(create_app(settings, bot)) as url:
+        yield SimpleNamespace(url=url, assistant=bot, settings=settings, kb=kb)
 
 
 def test_a_new_document_is_searchable_and_answered_after_ingest(kb_server: Any) -> None:

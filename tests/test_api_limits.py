@@ -10,8 +10,6 @@ no assertion depends on how fast the machine answers.
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -25,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from assistant.config import Settings
 from tests.conftest import SUPPORT_KEY
+from tests.server_proc import serve_in_thread
 
 ALLOWED_ORIGIN = "https://shop.example.cn"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -46,31 +45,11 @@ def bot(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> An
 
 
 def _start(app: Any, settings: Settings, stack: ExitStack) -> str:
-    """Run ``app`` on a free port until ``stack`` closes, with the uvicorn options
-    ``server.py`` uses (so proxy-header trust is the product's, not uvicorn's default)."""
-    import uvicorn
-
+    """Run ``app`` until ``stack`` closes, with the uvicorn options ``server.py`` uses (so
+    proxy-header trust is the product's, not uvicorn's default)."""
     from assistant.api import server_options
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    options = server_options(settings) | {"host": "127.0.0.1", "port": port}
-    config = uvicorn.Config(app, log_level="warning", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    stack.callback(stop)
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}"
+    return stack.enter_context(serve_in_thread(app, **server_options(settings)))
 
 
 @pytest.fixture

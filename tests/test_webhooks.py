@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,12 +23,7 @@ import pytest
 from assistant.config import Settings
 from assistant.storage import LeadRecord, Store
 from assistant.webhooks import WebhookDispatcher, backoff_seconds, sign
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.server_proc import free_port, serve_in_thread
 
 
 class Receiver:
@@ -147,21 +141,13 @@ def test_a_second_worker_does_not_send_an_event_that_is_being_sent(tmp_path: Pat
     assert store.claim_outbox(lease=60) == []  # leased to the first worker
 
 
-def _api(settings: Settings, store: Store) -> tuple[Any, threading.Thread, str]:
-    import uvicorn
-
+def _api(settings: Settings, store: Store) -> Any:
+    """The API over ``store`` in a real server (a context manager yielding its URL)."""
     from assistant.advisor import Assistant
     from assistant.api import create_app
 
     bot = Assistant.from_settings(settings, store=store, today=lambda: date(2026, 11, 28))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, bot), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started)
-    return server, thread, f"http://127.0.0.1:{port}"
+    return serve_in_thread(create_app(settings, bot))
 
 
 def test_a_crm_that_is_down_and_comes_back_gets_every_lead_once(
@@ -176,10 +162,9 @@ def test_a_crm_that_is_down_and_comes_back_gets_every_lead_once(
         }
     )
     db = f"sqlite:///{tmp_path / 'crm.db'}"
-    server, thread, url = _api(settings, Store(db, outbox=True))
     phones = [f"1391234{n:04d}" for n in range(12)]
-    try:
-        lead_ids = set()
+    lead_ids = set()
+    with _api(settings, Store(db, outbox=True)) as url:
         for n, phone in enumerate(phones):  # the CRM is not even listening yet
             resp = httpx.post(
                 f"{url}/v1/leads",
@@ -197,15 +182,10 @@ def test_a_crm_that_is_down_and_comes_back_gets_every_lead_once(
         metrics = httpx.get(f"{url}/metrics").text
         assert "credit_advisor_webhook_backlog 12.0" in metrics
 
-        # The server restarts while the CRM is still down: the queue is in the database.
-        server.should_exit = True
-        thread.join(10)
-        server, thread, url = _api(settings, Store(db, outbox=True))
+    # The server restarts while the CRM is still down: the queue is in the database.
+    with _api(settings, Store(db, outbox=True)):
         receiver.start()
         wait_for(lambda: {e["data"]["id"] for e in receiver.accepted()} >= lead_ids, timeout=60)
-    finally:
-        server.should_exit = True
-        thread.join(10)
     delivered = [e["data"]["id"] for e in receiver.accepted()]
     assert sorted(delivered) == sorted(lead_ids)  # every lead, each once
     assert Store(db).outbox_backlog() == 0

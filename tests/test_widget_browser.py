@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import statistics
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from assistant import i18n
 from assistant.dialogue.forms import NEED_BY_CONTEXT
 from assistant.tools.leads import NEED_LABELS, phone_error_message
 from tests.conftest import SUPPORT_KEY
+from tests.server_proc import free_port, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +39,6 @@ def zh(key: str) -> str:
 
 def en(key: str) -> str:
     return i18n.t("en", f"widget.{key}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rgb(hex_color: str) -> str:
@@ -655,32 +648,14 @@ def test_widget_works_at_phone_width(api_server: Any, browser: Any, artifacts: P
 def cross_origin(api_server: Any, host_site: Any) -> Iterator[Any]:
     """A second API server (same assistant) whose CORS list names the host site's origin:
     a company site that embeds the widget from the advisor's host."""
-    import uvicorn
-
     from assistant.api import create_app
 
     host_origin = host_site.origin
     settings = api_server.assistant.settings.model_copy(
         update={"cors_origins": host_origin, "serve_ui": False}
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, api_server.assistant),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", host_origin=host_origin)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, api_server.assistant)) as url:
+        yield SimpleNamespace(url=url, host_origin=host_origin)
 
 
 def test_widget_embedded_on_another_origin_uses_the_server_it_was_loaded_from(
