@@ -281,6 +281,25 @@ class Assistant:
             state=state,
         )
 
+    def _log_unanswered(self, turn: Turn, reply: Reply, message: str, channel: str) -> None:
+        """Declined and "did you mean" turns go to the support team's unanswered log."""
+        info = turn.unanswered
+        if not info:
+            return
+        try:
+            self.store.log_unanswered(
+                reply.session_id,
+                kind=str(info.get("kind") or "none"),
+                lang=reply.lang,
+                text=visible_text(message),
+                confidence=float(info.get("confidence") or 0.0),
+                top=info.get("top") or [],
+                message_id=reply.message_id,
+                channel=channel,
+            )
+        except Exception:  # the answer already went out; a log row must not undo it
+            log.exception("could not log an unanswered question")
+
     def _history_for_llm(self, sid: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         transcript = self.store.transcript(sid, limit=40)
         plain = [{"role": m["role"], "content": m["content"]} for m in transcript]
@@ -301,12 +320,15 @@ class Assistant:
         with self._lock(sid):
             state = self.store.get_state(sid) or state
             reply: Reply | None = None
+            turn: Turn | None = None
             if self.agent is not None:
                 reply = self._llm_turn(text, sid, reply_lang, channel)
             if reply is None:
                 turn = self._grounded(text, sid, state, reply_lang, channel)
                 reply = self._reply_from_turn(turn, sid, reply_lang)
             self._save(sid, visible_text(message), reply, state, reply_lang, channel)
+            if turn is not None:
+                self._log_unanswered(turn, reply, message, channel)
             return reply
 
     def _llm_turn(self, text: str, sid: str, lang: str, channel: str) -> Reply | None:
@@ -400,6 +422,7 @@ class Assistant:
             turn = self._grounded(text, sid, state, reply_lang, channel)
             reply = self._reply_from_turn(turn, sid, reply_lang)
             self._save(sid, visible_text(message), reply, state, reply_lang, channel)
+            self._log_unanswered(turn, reply, message, channel)
             for i in range(0, len(reply.answer), STREAM_PIECE):
                 yield reply.answer[i : i + STREAM_PIECE]
             yield reply

@@ -10,6 +10,7 @@ raises or runs out of time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assistant.config import Settings
 from assistant.dialogue.answer import Answerer, citation_for, snippet
+from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
 from assistant.retrieval import Hit
 from assistant.tools import leads
@@ -148,6 +150,16 @@ class LLMAgent:
 
         def search_knowledge(query: str) -> str:
             result = engine.search(query, self.settings.retrieval_k)
+            # The answer-bank entry the question matches goes first: the curated answer
+            # is what the grounded mode would say, so the model builds on it.
+            matches = engine.match_entries(query, lang, k=1)
+            cal = engine.matcher.cal
+            if matches and matches[0].category != OFFTOPIC and matches[0].score >= cal["suggest"]:
+                entry = self.answerer.entry_hit(matches[0])
+                rest = [h for h in result.hits if h.id != entry.id]
+                result = dataclasses.replace(
+                    result, hits=[entry, *rest][: self.settings.retrieval_k], confident=True
+                )
             if result.no_good_answer or not result.hits:
                 ctx.calls.append(
                     ToolCall(name="search_knowledge", args={"query": query}, result={"hits": []})

@@ -100,6 +100,16 @@ class Settings(BaseSettings):
         description="Cosine similarity to a curated FAQ question that puts it first "
         "(unset: the embedder's calibrated default).",
     )
+    bank_answer_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="Answer-bank match score (0-1) at which an entry answers outright "
+        "(unset: the embedder's calibrated default).",
+    )
+    bank_suggest_threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="Answer-bank match score (0-1) from which 'did you mean' suggestions "
+        "are offered (unset: the embedder's calibrated default).",
+    )
     min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
         0.5, description="Below this confidence (0-1) a search reports 'no good answer'."
     )

@@ -18,6 +18,7 @@ Every hit carries why it was chosen: matched terms, BM25 score, dense score, fus
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -37,6 +38,8 @@ from assistant.config import Settings
 from assistant.knowledge.documents import detect_lang
 from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
 from assistant.knowledge.params import Synonyms, load_params
+from assistant.matching import EntryMatch, EntryMatcher
+from assistant.matching import calibration_for as matching_calibration
 
 Lang = Literal["zh", "en"]
 
@@ -196,6 +199,7 @@ class RetrievalEngine:
         self._faq_rows: list[int] = []
         self._shingles: list[set[str]] = []
         self._reranker: Any = None
+        self._matcher: EntryMatcher | None = None
         self._idf: dict[str, float] = {}
         self._synonyms: Synonyms | None = None
         self._manifest_stamp: tuple[int, int] | None = None
@@ -232,12 +236,17 @@ class RetrievalEngine:
             bm25 = BM25Index.load(gen_dir)
             by_id = {r.id: i for i, r in enumerate(records)}
             rows = [by_id[cid] for cid in bm25.ids]  # BM25 row -> record index
-            faq_rows, faq_vecs = self.index.read_question_vectors(manifest.generation)
+            phrase_rows, faq_vecs = self.index.read_question_vectors(manifest.generation)
+            keep = [i for i, (cid, _) in enumerate(phrase_rows) if cid in by_id]
+            phrasings = [(by_id[phrase_rows[i][0]], phrase_rows[i][1]) for i in keep]
+            if faq_vecs is not None and len(keep) != len(phrase_rows):
+                faq_vecs = faq_vecs[keep]
             self._records = records
             self._by_id = by_id
             self._bm25 = (bm25, rows)
-            self._faq_rows = [by_id[cid] for cid in faq_rows if cid in by_id]
+            self._faq_rows = [row for row, _ in phrasings]
             self._faq_vectors = faq_vecs
+            self._matcher = self._build_matcher(records, phrasings, faq_vecs)
             self._shingles = [_shingles(r.text) for r in records]
             df: Counter[str] = Counter()
             for r in records:
@@ -249,6 +258,49 @@ class RetrievalEngine:
             self._collection = get_collection(self.index.client, manifest.collection)
             self._generation = manifest.generation
             self._manifest_stamp = stamp
+
+    def _build_matcher(
+        self,
+        records: list[ChunkRecord],
+        phrasings: list[tuple[int, str]],
+        vectors: np.ndarray | None,
+    ) -> EntryMatcher:
+        entries: list[dict[str, Any]] = [{} for _ in records]
+        for row in {r for r, _ in phrasings}:
+            m = records[row].metadata
+            entries[row] = {
+                "entry_id": str(m.get("entry_id") or records[row].id),
+                "question": str(m.get("question") or ""),
+                "category": str(m.get("category") or "faq"),
+                "lang": str(m.get("lang") or ""),
+                "related": json.loads(str(m.get("related") or "[]")),
+            }
+        s = self.settings
+        cal = matching_calibration(s.embedding_backend)
+        for key, value in (
+            ("answer", s.bank_answer_threshold),
+            ("suggest", s.bank_suggest_threshold),
+        ):
+            if value is not None:
+                cal[key] = value
+        return EntryMatcher(
+            entries, phrasings, vectors, self.index.tokenizer.tokens, normalize_query, cal
+        )
+
+    @property
+    def matcher(self) -> EntryMatcher:
+        """The answer-bank matcher of the live generation."""
+        self._ensure_loaded()
+        assert self._matcher is not None
+        return self._matcher
+
+    def match_entries(self, query: str, lang: str | None, k: int = 5) -> list[EntryMatch]:
+        """Answer-bank entries for a question, best first (see :mod:`assistant.matching`)."""
+        self._ensure_loaded()
+        normalized = normalize_query(query)
+        if not normalized or self._matcher is None or not len(self._matcher):
+            return []
+        return self._matcher.match(normalized, self.embed_query(normalized), lang, k)
 
     @property
     def records(self) -> list[ChunkRecord]:
@@ -381,11 +433,11 @@ class RetrievalEngine:
         if self._faq_vectors is None or not len(self._faq_rows):
             return {}
         sims = self._faq_vectors @ np.asarray(vector, dtype=np.float32)
-        return {
-            row: float(sim)
-            for row, sim in zip(self._faq_rows, sims, strict=True)
-            if self._allowed(self._records[row], where)
-        }
+        best: dict[int, float] = {}
+        for row, sim in zip(self._faq_rows, sims.tolist(), strict=True):
+            if sim > best.get(row, -2.0):
+                best[row] = sim
+        return {row: sim for row, sim in best.items() if self._allowed(self._records[row], where)}
 
     # -- confidence --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -173,6 +174,29 @@ class FeedbackRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UnansweredRow(Base):
+    """A question the assistant did not answer outright: declined, answered with "did you
+    mean", or rated 👎. The support team reads these grouped by nearest bank entry and adds
+    the missing phrasing. Erased with the session (it holds what the user typed)."""
+
+    __tablename__ = "unanswered"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(20), default="api")
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    nearest_entry: Mapped[str] = mapped_column(String(100), default="", index=True)
+    nearest_score: Mapped[float] = mapped_column(Float, default=0.0)
+    top: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class ConversationKeyRow(Base):
     """Maps a digest of an OpenAI-style message history to the session that produced it,
     so a client that resends the whole history each turn continues the same session."""
@@ -243,6 +267,33 @@ def _lead_dict(row: LeadRow) -> dict[str, Any]:
         "status": row.status,
         "created_at": _iso(row.created_at),
     }
+
+
+def _unanswered_row(
+    session_id: str,
+    message_id: str | None,
+    kind: str,
+    lang: str,
+    channel: str,
+    text: str,
+    confidence: float,
+    top: list[dict[str, Any]] | None,
+) -> UnansweredRow:
+    top = list(top or [])[:5]
+    return UnansweredRow(
+        id=new_id("un"),
+        session_id=session_id,
+        message_id=message_id,
+        kind=kind,
+        lang=lang,
+        channel=channel,
+        text=text[:2000],
+        confidence=float(confidence),
+        nearest_entry=str(top[0].get("entry_id", "")) if top else "",
+        nearest_score=float(top[0].get("score", 0.0)) if top else 0.0,
+        top=top,
+        created_at=utcnow(),
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -429,12 +480,14 @@ class Store:
         ]
 
     def delete_session(self, session_id: str) -> bool:
-        """Erase a conversation for privacy: messages, slot state and feedback go; leads
-        stay because they carry their own transcript copy and are a business record."""
+        """Erase a conversation for privacy: messages, slot state, feedback and the
+        unanswered-question log go; leads stay because they carry their own transcript
+        copy and are a business record."""
         with self._write() as session:
             existed = session.get(ChatSessionRow, session_id) is not None
             # Explicit deletes rather than relying on ON DELETE CASCADE being enforced.
             session.execute(delete(FeedbackRow).where(FeedbackRow.session_id == session_id))
+            session.execute(delete(UnansweredRow).where(UnansweredRow.session_id == session_id))
             session.execute(delete(MessageRow).where(MessageRow.session_id == session_id))
             session.execute(delete(ChatSessionRow).where(ChatSessionRow.id == session_id))
             session.execute(
@@ -590,7 +643,98 @@ class Store:
                     created_at=utcnow(),
                 )
             )
+            if rating < 0:
+                self._log_thumbs_down(session, session_id, message_id)
         return feedback_id
+
+    @staticmethod
+    def _log_thumbs_down(session: Session, session_id: str, message_id: str) -> None:
+        """A 👎 goes to the unanswered log with the question and the reply's scores."""
+        row = session.get(MessageRow, message_id)
+        if row is None or row.reply is None:
+            return
+        asked = session.scalar(
+            select(MessageRow.content)
+            .where(
+                MessageRow.session_id == session_id,
+                MessageRow.role == "user",
+                MessageRow.created_at <= row.created_at,
+            )
+            .order_by(MessageRow.created_at.desc(), MessageRow.id.desc())
+            .limit(1)
+        )
+        search = next(
+            (
+                c.get("result") or {}
+                for c in row.reply.get("tool_calls") or []
+                if c.get("name") == "search_knowledge"
+            ),
+            {},
+        )
+        session.add(
+            _unanswered_row(
+                session_id,
+                message_id,
+                "thumbs_down",
+                str(row.reply.get("lang") or "zh"),
+                "feedback",
+                str(asked or ""),
+                float(search.get("confidence") or 0.0),
+                search.get("entries"),
+            )
+        )
+
+    def log_unanswered(
+        self,
+        session_id: str,
+        *,
+        kind: str,
+        lang: str,
+        text: str,
+        confidence: float = 0.0,
+        top: list[dict[str, Any]] | None = None,
+        message_id: str | None = None,
+        channel: str = "api",
+    ) -> str:
+        """Record a question that was declined, answered with suggestions or rated 👎."""
+        row = _unanswered_row(session_id, message_id, kind, lang, channel, text, confidence, top)
+        with self._write() as session:
+            session.add(row)
+        return row.id
+
+    def unanswered(
+        self,
+        *,
+        since: datetime | None = None,
+        kind: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Logged questions, newest first."""
+        query = select(UnansweredRow).order_by(
+            UnansweredRow.created_at.desc(), UnansweredRow.id.desc()
+        )
+        if since is not None:
+            query = query.where(UnansweredRow.created_at >= _as_utc(since))
+        if kind:
+            query = query.where(UnansweredRow.kind == kind)
+        with self._read() as session:
+            return [
+                {
+                    "id": row.id,
+                    "session_id": row.session_id,
+                    "message_id": row.message_id,
+                    "kind": row.kind,
+                    "lang": row.lang,
+                    "channel": row.channel,
+                    "text": row.text,
+                    "confidence": row.confidence,
+                    "nearest_entry": row.nearest_entry,
+                    "nearest_score": row.nearest_score,
+                    "top": row.top,
+                    "created_at": _iso(row.created_at),
+                }
+                for row in session.scalars(query.limit(limit))
+            ]
 
     def feedback(self, session_id: str) -> list[dict[str, Any]]:
         """Feedback rows of one session, oldest first (for evals and tests)."""

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m evals retrieval|dialogue|calibrate`` (see ``--help``)."""
+"""Entry point: ``python -m evals retrieval|dialogue|answers|calibrate`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     dia.add_argument(
         "--golden", default=None, help="conversation file (default: golden/dialogue.yaml)"
     )
+    ans = sub.add_parser("answers", help="answers to real-phrasing questions (dev/test split)")
+    ans.add_argument("--json", action="store_true", help="print one JSON object")
+    ans.add_argument("--split", choices=["dev", "test"], default=None, help="one split only")
+    ans.add_argument("--cases", action="store_true", help="print every unacceptable answer")
+    ans.add_argument("--golden", default=None, help="case file (default: real-questions.yaml)")
+    ans.add_argument(
+        "--calibrate", action="store_true", help="fit matcher weights and thresholds on dev"
+    )
     cal = sub.add_parser("calibrate", help="fit the retrieval confidence on the golden set")
     cal.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
     args = parser.parse_args(argv)
@@ -37,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.dialogue import run_cli as dialogue
 
         return dialogue(args)
+    if args.suite == "answers":
+        from evals.answers import run_cli as answers
+
+        return answers(args)
     if args.suite == "calibrate":
         from evals.calibrate import run_cli as calibrate
 

@@ -30,6 +30,7 @@ PUBLIC = {
     ("POST", "/v1/tools/payment-plan"),
 }
 SUPPORT = {
+    ("GET", "/v1/admin/unanswered"),
     ("GET", "/v1/leads"),
     ("GET", "/v1/search"),
     ("POST", "/v1/chat/completions"),

@@ -18,7 +18,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from assistant.api import admin, chat, deps, errors, leads, openai_compat, ops, tools, web
+from assistant.api import (
+    admin,
+    chat,
+    deps,
+    errors,
+    leads,
+    openai_compat,
+    ops,
+    support,
+    tools,
+    web,
+)
 from assistant.api.middleware import DeclaredBodyLimit, RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
@@ -128,7 +139,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(RequestContext)
 
-    for module in (ops, chat, leads, tools, openai_compat, admin, web):
+    for module in (ops, chat, leads, tools, openai_compat, admin, support, web):
         app.include_router(module.router)
     if settings.serve_ui:
         # Mounted last: the UI owns "/" and everything the routes above don't match.

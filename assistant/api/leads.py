@@ -7,16 +7,14 @@ session's transcript. ``GET /v1/leads`` (support key) lists them, also as CSV.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.api.auth import require
+from assistant.api.csvout import csv_response
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import ApiError
 from assistant.api.ratelimit import LIMITED, IpLimit
@@ -101,27 +99,8 @@ def list_leads(
     rows = assistant.store.list_leads(since=since, status=status, limit=limit)
     if format == "json":
         return {"leads": rows}
-    out = io.StringIO()
-    fields = [
-        "id",
-        "created_at",
-        "status",
-        "name",
-        "phone",
-        "company",
-        "need",
-        "details",
-        "session_id",
-    ]
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: row.get(k, "") for k in fields})
-    return Response(
-        "\ufeff" + out.getvalue(),  # BOM: Excel opens Chinese text correctly
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
-    )
+    fields = ["id", "created_at", "status", "name", "phone", "company", "need", "details"]
+    return csv_response(rows, [*fields, "session_id"], "leads.csv")
 
 
 @router.post("/feedback", status_code=201, responses=LIMITED)

@@ -1,8 +1,13 @@
 """Knowledge answers that say only what the knowledge base says.
 
-Grounded mode never writes new claims. An answer is either a curated FAQ answer (when the
-question matches a FAQ question closely) or sentences lifted verbatim from the best
-passages, each ending with the [n] of its source. Low retrieval confidence says so plainly.
+Grounded mode never writes new claims. A question is first matched against the answer
+bank (:mod:`assistant.matching`), each entry scored as a unit over all its phrasings:
+
+- at or above the answer threshold, the entry's curated answer, citing its basis;
+- between the thresholds, "您是不是想问：" with up to three entries (``suggestions``);
+- an off-topic exemplar (信用卡逾期, 车险理赔…) that matches, a polite decline naming it;
+- otherwise whole passages (a clause with all its items, a guide paragraph under its
+  heading) in document order, each cited; with low retrieval confidence, a decline.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.i18n import t
+from assistant.knowledge.bank import fragment_problems
 from assistant.knowledge.chunking import clause_number
-from assistant.knowledge.documents import detect_lang
+from assistant.knowledge.documents import detect_lang, text_units
+from assistant.matching import OFFTOPIC, EntryMatch
 from assistant.models import Citation
-from assistant.retrieval import Hit, RetrievalEngine, RetrievalResult
+from assistant.retrieval import Explanation, Hit, RetrievalEngine, RetrievalResult
 
 _BASIS_RE = re.compile(
     r"^\s*(?:依据|Basis)\s*[:：]\s*(\S+)(?:\s+(.+?))?\s*$", re.MULTILINE | re.IGNORECASE
@@ -106,9 +114,25 @@ _STOP_EN = set(
 class KnowledgeAnswer:
     body: str
     citations: list[Citation]
-    result: RetrievalResult
-    kind: str  # "faq" | "extractive" | "none"
+    result: RetrievalResult | None
+    kind: str  # "faq" | "passage" | "suggest" | "offtopic" | "none"
     passages: list[Hit] = field(default_factory=list)
+    matches: list[EntryMatch] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)  # questions to offer as chips
+    entry_ids: list[str] = field(default_factory=list)  # the entry answered, or those offered
+
+    @property
+    def confidence(self) -> float:
+        return self.result.confidence if self.result is not None else 0.0
+
+    def log_record(self) -> dict[str, Any]:
+        """What the support team's unanswered log keeps about this answer."""
+        return {
+            "kind": self.kind,
+            "confidence": round(self.confidence, 4),
+            "entry_ids": self.entry_ids,
+            "top": [m.as_dict() for m in self.matches[:5]],
+        }
 
 
 def snippet(text: str, limit: int = 220) -> str:
@@ -192,13 +216,86 @@ class Answerer:
         for rec in self.engine.records:
             m = rec.metadata
             if m.get("doc_id") == doc_id and int(m.get("clause_no", -1)) == clause_no:
-                from assistant.retrieval import Explanation
-
-                exp = Explanation([], 0.0, None, 0.0, None, 0.0, 0)
-                return Hit(rec.id, rec.text, dict(m), 1.0, exp)
+                return _hit(rec.id, rec.text, m)
         return None
 
+    def section_hit(self, doc_id: str, heading: str) -> Hit | None:
+        """The first chunk of a guide section, for citing the heading an entry names."""
+        for rec in self.engine.records:
+            m = rec.metadata
+            if m.get("doc_id") == doc_id and str(m.get("section", "")).split(" > ")[-1] == heading:
+                return _hit(rec.id, rec.text, m)
+        return None
+
+    def entry_hit(self, match: EntryMatch) -> Hit:
+        rec = self.engine.records[match.row]
+        hit = _hit(rec.id, rec.text, rec.metadata)
+        hit.score = match.score
+        return hit
+
     def answer(self, query: str, lang: str, *, k: int = 5) -> KnowledgeAnswer:
+        matches = self.engine.match_entries(query, lang)
+        cal = self.engine.matcher.cal
+        top = matches[0] if matches else None
+        if top is not None and top.category == OFFTOPIC and top.score >= cal["suggest"]:
+            # Near-miss off-topic (信用卡逾期, 车险理赔): the exemplar's polite decline.
+            body = _body_of(self.entry_hit(top))
+            return KnowledgeAnswer(
+                body, [], None, "offtopic", matches=matches, entry_ids=[top.entry_id]
+            )
+        if top is not None and top.score >= cal["answer"]:
+            ka = self._entry(top, yes_no=_YES_NO_Q.search(query) is not None)
+            ka.matches = matches
+            return ka
+        offers = [m for m in matches if m.category != OFFTOPIC and m.score >= cal["suggest"]]
+        if offers:
+            questions = [m.question for m in offers[:3]]
+            lines = [t(lang, "knowledge.did_you_mean")]
+            lines += [f"{i}. {q}" for i, q in enumerate(questions, 1)]
+            return KnowledgeAnswer(
+                "\n".join(lines),
+                [],
+                None,
+                "suggest",
+                matches=matches,
+                suggestions=questions,
+                entry_ids=[m.entry_id for m in offers[:3]],
+            )
+        ka = self._passages(query, lang, k)
+        ka.matches = matches
+        return ka
+
+    def related_questions(self, match: EntryMatch) -> list[str]:
+        """Questions of the entries an entry names as related (follow-up chips)."""
+        by_id = self.engine.matcher.by_entry_id
+        return [by_id[r] for r in match.related if r in by_id and r != match.entry_id][:3]
+
+    def _entry(self, match: EntryMatch, *, yes_no: bool = True) -> KnowledgeAnswer:
+        hit = self.entry_hit(match)
+        citations = [citation_for(1, hit)]
+        paras = [p.strip() for p in _body_of(hit).split("\n") if p.strip()]
+        if paras and not yes_no:
+            # The entry's "不是。" answered its own yes/no question; the user asked another kind.
+            paras[0] = _VERDICT.sub("", paras[0], count=1).strip() or paras[0]
+        body = "\n\n".join(f"{p} [1]" for p in paras)
+        ref = self._basis_hit(str(hit.metadata.get("basis", "")))
+        if ref is not None:
+            citations.append(citation_for(2, ref))
+            body += f"\n\n{_basis_label(ref, str(hit.metadata.get('lang', 'zh')))} [2]"
+        ka = KnowledgeAnswer(body, citations, None, "faq", [hit], entry_ids=[match.entry_id])
+        ka.suggestions = self.related_questions(match)
+        return ka
+
+    def _basis_hit(self, basis: str) -> Hit | None:
+        doc_id, _, label = basis.strip().partition(" ")
+        if not label:
+            return None
+        no = clause_number(label) if _CLAUSE_REF.match(label) else -1
+        if no > 0:
+            return self.clause_hit(doc_id, no)
+        return self.section_hit(doc_id, label.strip())
+
+    def _passages(self, query: str, lang: str, k: int) -> KnowledgeAnswer:
         result = self.engine.search(query, k)
         if detect_lang(query) != lang and result.confident:
             # Asked in one language for a reply in the other ("逾期申报期限是多久？" with
@@ -210,25 +307,49 @@ class Answerer:
         if result.no_good_answer or not result.hits:
             return KnowledgeAnswer("", [], result, "none")
         hits = [h for h in result.hits if h.metadata.get("lang") == lang] or result.hits
-        top = hits[0]
-        faq_sim = top.explanation.faq_match or 0.0
-        if top.metadata.get("doc_type") == "faq" and (
-            "faq question match" in top.explanation.reasons
-            or faq_sim >= self.engine.faq_threshold - 0.06
-        ):
-            # A curated answer to (nearly) this question beats stitched sentences. A FAQ that
-            # only ranks first without matching the question would answer another one
-            # ("No. …"), so that case is quoted sentence by sentence instead.
-            ka = self._faq(top, result, yes_no=_YES_NO_Q.search(query) is not None)
-        else:
-            ka = self._extractive(query, hits, result)
+        if hits[0].metadata.get("category") == OFFTOPIC:
+            return KnowledgeAnswer("", [], result, "none")
+        ka = self._whole_units(query, hits, result, lang)
+        if not ka.body:
+            return KnowledgeAnswer("", [], result, "none")
         return self._with_clause(ka, query, hits, lang)
+
+    def _whole_units(
+        self, query: str, hits: list[Hit], result: RetrievalResult, lang: str
+    ) -> KnowledgeAnswer:
+        """The best passage as a whole unit, and a second one when it also speaks to the
+        question, in document order, trimmed at a sentence end, each under its heading."""
+        q = _tokens(self.engine, query)
+        picked = [hits[0]]
+        for hit in hits[1:3]:
+            if hit.metadata.get("doc_type") == "faq" and hit.metadata.get("category") == OFFTOPIC:
+                continue
+            shared = len(q & _tokens(self.engine, hit.text))
+            if shared >= max(2, len(q) // 2) and hit.metadata.get("doc_id") == hits[0].metadata.get(
+                "doc_id"
+            ):
+                picked.append(hit)
+                break
+        picked.sort(key=lambda h: int(h.metadata.get("chunk_index", 0)))
+        cap = PASSAGE_CAP_UNITS // len(picked)
+        blocks: list[str] = []
+        citations: list[Citation] = []
+        used: list[Hit] = []
+        for hit in picked:
+            text = _whole_unit_text(hit, cap)
+            if not text:
+                continue
+            n = len(citations) + 1
+            citations.append(citation_for(n, hit))
+            used.append(hit)
+            blocks.append(f"**{_unit_heading(hit)}**\n{text} [{n}]")
+        return KnowledgeAnswer("\n\n".join(blocks), citations, result, "passage", used)
 
     def _with_clause(
         self, ka: KnowledgeAnswer, query: str, hits: list[Hit], lang: str
     ) -> KnowledgeAnswer:
         """Add the sample clause behind an answer when retrieval found one and the answer
-        does not cite any: a guide or FAQ says it plainly, the clause is what governs."""
+        does not cite any: a guide says it plainly, the clause is what governs."""
         if any(c.doc_id.startswith("policy-") for c in ka.citations):
             return ka
         q = _tokens(self.engine, query)
@@ -253,6 +374,8 @@ class Answerer:
         if clause is None or not sents or not clause.metadata.get("clause"):
             return ka
         best = max(sents, key=lambda x: len(q & _tokens(self.engine, x)))
+        if fragment_problems(best):
+            return ka
         n = len(ka.citations) + 1
         label = clause.metadata["clause"]
         head = f"示例条款{label}" if lang == "zh" else f"Sample wording, {label}"
@@ -262,67 +385,95 @@ class Answerer:
         ka.passages.append(clause)
         return ka
 
-    def _faq(self, hit: Hit, result: RetrievalResult, *, yes_no: bool = True) -> KnowledgeAnswer:
-        citations = [citation_for(1, hit)]
-        paras = [p.strip() for p in _body_of(hit).split("\n") if p.strip()]
-        if paras and not yes_no:
-            # The FAQ's "No." answered its own yes/no question; the user asked another kind.
-            paras[0] = _VERDICT.sub("", paras[0], count=1).strip() or paras[0]
-        body = "\n\n".join(f"{p} [1]" for p in paras)
-        basis = _BASIS_RE.search(hit.text)
-        if basis and basis.group(2):
-            no = clause_number(basis.group(2))
-            ref = self.clause_hit(basis.group(1), no) if no > 0 else None
-            if ref is not None:
-                citations.append(citation_for(2, ref))
-                label = ref.metadata.get("clause") or ref.metadata.get("section")
-                word = "依据：" if hit.metadata.get("lang") == "zh" else "Basis: "
-                body += f"\n\n{word}{label} [2]"
-        return KnowledgeAnswer(body, citations, result, "faq", [hit])
 
-    def _extractive(self, query: str, hits: list[Hit], result: RetrievalResult) -> KnowledgeAnswer:
-        """The best run of sentences from the top passage, plus the best sentence of the
-        next two when they add something; every line carries its source's [n]."""
-        q = _tokens(self.engine, query)
+PASSAGE_CAP_UNITS = 260  # text units (CJK characters + latin words) of quoted passages
+_ABOUT_DOC = re.compile(
+    r"^(本文|本指南|本篇|本章|本节|下文|以下(将|按)|this (guide|article|document|page|section)|"
+    r"in this (guide|article))",
+    re.I,
+)
+_LIST_ITEM = re.compile(r"^([-*•]|\d+[.、)]|[（(][一二三四五六七八九十\d]+[)）])\s*")
 
-        def score(sentence: str) -> float:
-            # Overlap, gently length-normalised: a long rule sentence that names the answer
-            # should beat a short aside that shares one word.
-            toks = _tokens(self.engine, sentence)
-            return len(q & toks) / (len(toks) + 1) ** 0.25
 
-        picked: list[tuple[int, str]] = []
-        top = _sentences(_body_of(hits[0]))
-        if top:
-            scores = [score(x) + (0.3 if i == 0 else 0.0) for i, x in enumerate(top)]
-            best = max(range(len(top)), key=lambda i: (scores[i], -i))
-            # The best sentence, with the neighbours that also speak to the question
-            # (the next one is kept regardless: it often finishes the thought).
-            keep = [
-                i
-                for i in range(best, min(len(top), best + 3))
-                if i in (best, best + 1) or scores[i] > 0
-            ]
-            picked += [(0, top[i]) for i in keep]
-        for hi, hit in enumerate(hits[1:3], 1):
-            sents = _sentences(_body_of(hit))
-            if not sents:
-                continue
-            sc, sentence = max((score(x), x) for x in sents)
-            seen = {x for _, x in picked}
-            if sc >= 0.45 and all(_overlap(sentence, x) < 0.6 for x in seen):
-                picked.append((hi, sentence))
-        numbers: dict[int, int] = {}
-        citations: list[Citation] = []
-        lines: list[str] = []
-        for hi, sentence in picked:
-            if hi not in numbers:
-                numbers[hi] = len(numbers) + 1
-                citations.append(citation_for(numbers[hi], hits[hi]))
-            lines.append(f"- {sentence} [{numbers[hi]}]")
-        return KnowledgeAnswer(
-            "\n".join(lines), citations, result, "extractive", [hits[i] for i in numbers]
-        )
+def _hit(chunk_id: str, text: str, metadata: dict[str, Any]) -> Hit:
+    exp = Explanation([], 0.0, None, 0.0, None, 0.0, 0)
+    return Hit(chunk_id, text, dict(metadata), 1.0, exp)
+
+
+def _basis_label(ref: Hit, lang: str) -> str:
+    leaf = str(ref.metadata.get("section", "")).split(" > ")[-1] or str(
+        ref.metadata.get("clause", "")
+    )
+    if ref.metadata.get("doc_type") == "policy":
+        return f"依据：示例条款 {leaf}" if lang == "zh" else f"Basis: sample wording, {leaf}"
+    title = str(ref.metadata.get("title", ""))
+    return f"依据：{title} › {leaf}" if lang == "zh" else f"Basis: {title} › {leaf}"
+
+
+def _unit_heading(hit: Hit) -> str:
+    leaf = str(hit.metadata.get("section", "")).split(" > ")[-1]
+    title = str(hit.metadata.get("title", ""))
+    if hit.metadata.get("doc_type") == "policy":
+        return f"{title} › {leaf}" if leaf else title
+    return (
+        f"{leaf}（{title}）"
+        if hit.metadata.get("lang") == "zh" and leaf
+        else (f"{leaf} ({title})" if leaf else title)
+    )
+
+
+def _whole_unit_text(hit: Hit, cap: int) -> str:
+    """A passage's paragraphs and list items as written, without tables, lines about the
+    document or a list opener whose items would be cut off; trimmed at a sentence end."""
+    lines: list[str] = []
+    for raw in _body_of(hit).split("\n"):
+        line = raw.strip()
+        if (
+            not line
+            or line.startswith(("|", "#", "---"))
+            or _ABOUT_DOC.match(line.replace("**", ""))
+        ):
+            continue
+        lines.append(line)
+    kept: list[str] = []
+    used = 0
+    for _i, line in enumerate(lines):
+        size = text_units(line)
+        if used + size > cap:
+            if not kept:  # one long paragraph: keep whole sentences up to the cap
+                part = ""
+                for sentence in _SPLIT.split(line):
+                    if text_units(part + sentence) > cap:
+                        break
+                    part += sentence
+                if part.strip():
+                    kept.append(part.strip())
+            break
+        kept.append(line)
+        used += size
+    # No opener without its items, and no unfinished sentence at the end.
+    while kept and re.search(r"[:：]\s*$", kept[-1]):
+        kept.pop()
+    if kept and not _LIST_ITEM.match(kept[-1]) and not re.search(r"[。！？.!?）)\]]\s*$", kept[-1]):
+        sentences = [x for x in _SPLIT.split(kept[-1]) if x.strip()]
+        trimmed = "".join(sentences[:-1]).strip() if len(sentences) > 1 else ""
+        if trimmed:
+            kept[-1] = trimmed
+        else:
+            kept.pop()
+    return _drop_fragments(kept)
+
+
+def _drop_fragments(lines: list[str]) -> str:
+    out = [ln for ln in lines if not _stub(ln)]
+    while out and re.search(r"[:：]\s*$", out[-1]):
+        out.pop()
+    return "\n".join(out)
+
+
+def _stub(line: str) -> bool:
+    bare = line.replace("**", "").strip()
+    return len(bare) < 12 and not _LIST_ITEM.match(bare)
 
 
 def _overlap(a: str, b: str) -> float:

@@ -95,6 +95,8 @@ class Turn:
     lead_id: str | None = None
     refusal: bool = False
     asked: list[str] = field(default_factory=list)
+    # Set when the turn did not answer outright: what the unanswered log keeps.
+    unanswered: dict[str, Any] | None = None
 
 
 def _as_cause(value: Any) -> Cause:
@@ -405,45 +407,53 @@ class DialogueManager:
         if cause:
             state["context_cause"] = cause  # a later due date or amount is this case
         ka = self.answerer.answer(text, lang)
-        if ka.kind == "none":
+        call = self._search_call(text, ka)
+        if ka.kind == "offtopic":
+            # A near miss (信用卡逾期, 车险理赔): the exemplar's decline names what it is.
+            turn = Turn(ka.body, "oos", suggestions=items(lang, "suggest.default"), refusal=True)
+        elif ka.kind == "none":
             body = (
                 t(lang, "knowledge.low_confidence") + "\n\n" + t(lang, "knowledge.offer_specialist")
             )
             turn = Turn(
-                body,
-                "knowledge",
-                suggestions=items(lang, "suggest.knowledge"),
-                refusal=True,
-                tool_calls=[self._search_call(text, ka)],
+                body, "knowledge", suggestions=items(lang, "suggest.knowledge"), refusal=True
             )
-            return self._remind(turn, state, lang)
-        parts = [ka.body] if ka.kind == "faq" else [t(lang, "knowledge.intro"), ka.body]
-        if any(c.doc_id.startswith("policy-") for c in ka.citations):
-            parts.append(t(lang, "knowledge.sample_note"))
-        turn = Turn(
-            "\n\n".join(parts),
-            "knowledge",
-            citations=ka.citations,
-            tool_calls=[self._search_call(text, ka)],
-            suggestions=items(lang, "suggest.knowledge"),
-        )
+        elif ka.kind == "suggest":
+            turn = Turn(ka.body, "did_you_mean", suggestions=ka.suggestions)
+        else:
+            parts = [ka.body]
+            if any(c.doc_id.startswith("policy-") for c in ka.citations):
+                parts.append(t(lang, "knowledge.sample_note"))
+            turn = Turn(
+                "\n\n".join(parts),
+                "knowledge",
+                citations=ka.citations,
+                suggestions=ka.suggestions or items(lang, "suggest.knowledge"),
+            )
+        turn.tool_calls = [call]
+        if ka.kind in ("offtopic", "none", "suggest"):
+            turn.unanswered = ka.log_record()
         return self._remind(turn, state, lang)
 
     @staticmethod
     def _search_call(text: str, ka: Any) -> ToolCall:
+        hits = ka.result.hits if ka.result is not None else ka.passages
         return ToolCall(
             name="search_knowledge",
             args={"query": text},
             result={
-                "confidence": ka.result.confidence,
-                "no_good_answer": ka.kind == "none",
+                "kind": ka.kind,
+                "entry_ids": ka.entry_ids,
+                "confidence": ka.confidence,
+                "no_good_answer": ka.kind in ("none", "offtopic"),
+                "entries": [m.as_dict() for m in ka.matches[:3]],
                 "hits": [
                     {
                         "doc_id": h.metadata.get("doc_id"),
                         "clause": h.metadata.get("clause"),
                         "id": h.id,
                     }
-                    for h in ka.result.hits
+                    for h in hits
                 ],
             },
         )
@@ -462,10 +472,12 @@ class DialogueManager:
 
     def _oos(self, text: str, state: dict[str, Any], lang: str) -> Turn:
         if _DOMAIN.search(text):
-            ka = self.answerer.answer(text, lang)
-            if ka.kind != "none":
-                return self._knowledge(text, state, lang)
-        return self._fixed("oos", lang, refusal=True)
+            turn = self._knowledge(text, state, lang)
+            if not turn.refusal or turn.intent == "oos":
+                return turn
+        turn = self._fixed("oos", lang, refusal=True)
+        turn.unanswered = {"kind": "oos", "confidence": 0.0, "top": []}
+        return turn
 
     # -- citations for tool replies -------------------------------------------------------------
 

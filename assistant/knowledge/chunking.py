@@ -116,6 +116,8 @@ class Chunker:
         return [p for p in self._sentences.split_text(unit) if p.strip()]
 
     def split(self, doc: LoadedDocument) -> list[Chunk]:
+        if doc.entries:
+            return self._split_bank(doc)
         chunks: list[Chunk] = []
         for section in self._headers.split_text(doc.text):
             # The header splitter joins paragraph lines with a Markdown hard break; turn
@@ -132,6 +134,18 @@ class Chunker:
                 for piece in self._pieces(unit):
                     text = f"{leaf}\n{piece}" if leaf and not piece.startswith(leaf) else piece
                     chunks.append(self._make_chunk(doc, path, clause, text, len(chunks)))
+        return chunks
+
+    def _split_bank(self, doc: LoadedDocument) -> list[Chunk]:
+        """An answer-bank entry is one unit of meaning: one chunk, never split."""
+        from assistant.knowledge.bank import entry_metadata, entry_text
+
+        chunks: list[Chunk] = []
+        for entry in doc.entries:
+            text = entry_text(entry["question"], entry["answer"], entry["basis"], doc.meta.lang)
+            chunk = self._make_chunk(doc, [entry["question"]], "", text, len(chunks))
+            chunk.metadata.update(entry_metadata(entry))
+            chunks.append(chunk)
         return chunks
 
     def _make_chunk(

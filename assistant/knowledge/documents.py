@@ -104,3 +104,5 @@ class LoadedDocument:
     text: str
     source: str  # path as shown to users (relative to the project when possible)
     has_front_matter: bool
+    # Answer-bank files: one mapping per knowledge point (see assistant.knowledge.bank).
+    entries: tuple[dict[str, Any], ...] = ()

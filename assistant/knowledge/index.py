@@ -41,7 +41,7 @@ from assistant.knowledge.documents import IngestError
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 2  # 2: FAQ question vectors per generation
+FORMAT_VERSION = 3  # 2: FAQ question vectors per generation; 3: every phrasing of an entry
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -143,9 +143,12 @@ class SearchHit:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def question_text(record: ChunkRecord) -> str:
-    """What a FAQ question is embedded as (the same text at ingest and in benchmarks)."""
-    return str(record.metadata["question"])
+def question_rows(records: Iterable[ChunkRecord]) -> list[tuple[str, str]]:
+    """(chunk id, phrasing) for every way a FAQ or answer-bank entry is asked: the
+    standard question and each similar one (the same rows at ingest and in benchmarks)."""
+    from assistant.knowledge.bank import phrasings
+
+    return [(r.id, q) for r in records if r.metadata.get("question") for q in phrasings(r.metadata)]
 
 
 def _pkg_version(name: str) -> str:
@@ -191,6 +194,9 @@ def fingerprint(settings: Settings) -> dict[str, str]:
     )
     terms = settings.terms_dict
     terms_sha = _file_sha256(terms) if terms.exists() else "none"
+    # Answer-bank answers are rendered from these, so an edit re-renders every entry.
+    params = [settings.knowledge_dir / f"{name}.yaml" for name in ("policy", "rating")]
+    params_sha = ",".join(_file_sha256(p)[:16] if p.exists() else "none" for p in params)
     return {
         "format": str(FORMAT_VERSION),
         "embedding": backend,
@@ -200,6 +206,7 @@ def fingerprint(settings: Settings) -> dict[str, str]:
         "chunker": CHUNKER_VERSION,
         "tokenizer": TOKENIZER_VERSION,
         "terms_dict": terms_sha,
+        "parameters": params_sha,
     }
 
 
@@ -405,7 +412,7 @@ class KnowledgeIndex:
         for path, sha in todo:
             key = str(path)
             try:
-                doc = load_document(path, PROJECT_ROOT)
+                doc = load_document(path, PROJECT_ROOT, knowledge_dir=self.settings.knowledge_dir)
                 owner = doc_owner.get(doc.meta.id)
                 if owner is not None and owner != key:
                     raise IngestError(
@@ -507,15 +514,41 @@ class KnowledgeIndex:
         )
         batch = self.settings.embed_batch_size
         total = len(records)
-        texts = [r.embed_text for r in records]
-        vectors: list[list[float]] = []
-        report.embedded = self._count_uncached(store, texts)
+
+        # Every phrasing of a bank (or FAQ) entry gets its own vector, so a user question
+        # is matched against curated questions alone (not diluted by the answer text).
+        rows = question_rows(records)
+        phrase_texts = [q for _, q in rows]
+        # An entry's chunk is stored under the mean of its phrasings' vectors: what it
+        # answers, not how long its answer is (and no second, long text to embed).
+        by_entry: dict[str, list[int]] = {}
+        for i, (cid, _) in enumerate(rows):
+            by_entry.setdefault(cid, []).append(i)
+        own = [r for r in records if not (r.metadata.get("entry_id") and r.id in by_entry)]
+        own_texts = [r.embed_text for r in own]
+        work = own_texts + phrase_texts
+        report.embedded = self._count_uncached(store, work)
         if progress:
-            progress("embed", 0, total)
-        for start in range(0, total, batch):
-            vectors.extend(store.embed_documents(texts[start : start + batch]))
+            progress("embed", 0, len(work))
+        done: list[list[float]] = []
+        for start in range(0, len(work), batch):
+            done.extend(store.embed_documents(work[start : start + batch]))
             if progress:
-                progress("embed", min(start + batch, total), total)
+                progress("embed", min(start + batch, len(work)), len(work))
+        own_vecs = dict(zip((r.id for r in own), done[: len(own)], strict=True))
+        qvecs = np.asarray(done[len(own) :] if rows else [[0.0]], dtype=np.float32)
+        vectors: list[list[float]] = []
+        for rec in records:
+            if rec.id in own_vecs:
+                vectors.append(own_vecs[rec.id])
+            else:
+                centroid = qvecs[by_entry[rec.id]].mean(axis=0)
+                vectors.append((centroid / (np.linalg.norm(centroid) or 1.0)).tolist())
+        if rows:
+            np.save(gen_dir / "questions.npy", qvecs)
+        (gen_dir / "questions.json").write_text(
+            json.dumps([list(r) for r in rows], ensure_ascii=False), encoding="utf-8"
+        )
 
         collection = create_collection(self.client, collection_name, embedder.model_id)
         max_batch = int(getattr(self.client, "get_max_batch_size", lambda: 1000)() or 1000)
@@ -531,14 +564,6 @@ class KnowledgeIndex:
             )
             if progress:
                 progress("store", min(start + step, total), total)
-
-        # FAQ questions get their own vectors, so a user question can be matched against
-        # the curated question alone (not diluted by the answer text).
-        faq = [r for r in records if r.metadata.get("question")]
-        if faq:
-            qvecs = store.embed_documents([question_text(r) for r in faq])
-            np.save(gen_dir / "questions.npy", np.asarray(qvecs, dtype=np.float32))
-        (gen_dir / "questions.json").write_text(json.dumps([r.id for r in faq]), encoding="utf-8")
 
         BM25Index.build([r.id for r in records], [r.tokens for r in records]).save(gen_dir)
         with (gen_dir / "chunks.jsonl").open("w", encoding="utf-8") as fh:
@@ -627,16 +652,18 @@ class KnowledgeIndex:
             hits.append(SearchHit(cid, text or "", dict(meta or {}), 1.0 - float(dist)))
         return hits
 
-    def read_question_vectors(self, generation: str) -> tuple[list[str], np.ndarray | None]:
-        """Chunk ids and vectors of the FAQ questions of a generation."""
+    def read_question_vectors(
+        self, generation: str
+    ) -> tuple[list[tuple[str, str]], np.ndarray | None]:
+        """(chunk id, phrasing) rows and their vectors for a generation's entries."""
         gen_dir = self.generation_dir(generation)
         try:
-            ids = json.loads((gen_dir / "questions.json").read_text(encoding="utf-8"))
+            rows = json.loads((gen_dir / "questions.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return [], None
-        if not ids:
+        if not rows:
             return [], None
-        return ids, np.load(gen_dir / "questions.npy")
+        return [(str(a), str(b)) for a, b in rows], np.load(gen_dir / "questions.npy")
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         yield from self.live()[1]

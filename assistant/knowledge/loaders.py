@@ -246,14 +246,23 @@ SUPPORTED_SUFFIXES = tuple(sorted(LOADERS))
 
 def is_candidate(path: Path) -> bool:
     """Files a folder scan picks up: supported types, not hidden, not '_draft' style."""
+    from assistant.knowledge.bank import is_bank_file
+
     name = path.name
     if name.startswith((".", "_", "~$")) or name.endswith(SIDECAR_SUFFIX):
         return False
-    return path.suffix.lower() in LOADERS
+    return path.suffix.lower() in LOADERS or is_bank_file(path)
 
 
-def load_document(path: Path, root: Path | None = None) -> LoadedDocument:
+def load_document(
+    path: Path, root: Path | None = None, *, knowledge_dir: Path | None = None
+) -> LoadedDocument:
     """Load one file with the loader its suffix selects."""
+    from assistant.knowledge import bank
+
+    if bank.is_bank_file(path):
+        params = bank.parameters(knowledge_dir or path.parent)
+        return bank.load_bank(path, display_path(path, root), params)
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise IngestError(

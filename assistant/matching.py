@@ -1,0 +1,188 @@
+"""Answer-bank matching: score each knowledge point as one unit over all its phrasings.
+
+The way Chinese FAQ bots (云小蜜, UNIT, CBS) match a question to a 标准问 and its 相似问:
+every phrasing is compared with the question on three views, and an entry takes the score
+of its best phrasing.
+
+- **dense**: cosine of the embeddings (meaning, across wording);
+- **chars**: TF-IDF cosine over character 1-3 grams (typos, homophones, word order,
+  unsegmented Chinese; scikit-learn's ``char_wb`` analyser);
+- **words**: TF-IDF cosine over the retriever's BM25 tokens (jieba words, CJK bigrams,
+  English stems), with sublinear term frequency, which is BM25's saturation for short texts.
+
+The blend is ``dense_weight * dense' + chars_weight * chars + words_weight * words``,
+where ``dense'`` rescales the embedder's cosine to [0, 1] (each embedder has its own
+range: e5 puts unrelated Chinese sentences near 0.75). The weights and the two thresholds
+(answer outright / offer "did you mean") are calibrated per embedder on the dev split of
+real questions (``python -m evals answers --calibrate``) and kept in ``CALIBRATION``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+OFFTOPIC = "offtopic"
+_PUNCT = re.compile(r"[\s?？!！。,，.、:：;；\"'“”‘’()（）]+")
+
+# Per embedder: the cosine range mapped to [0, 1], the blend weights and the thresholds.
+CALIBRATION: dict[str, dict[str, float]] = {
+    "e5": {
+        "lo": 0.70,
+        "hi": 0.95,
+        "dense": 0.5,
+        "chars": 0.3,
+        "words": 0.2,
+        "answer": 0.62,
+        "suggest": 0.45,
+    },
+    "use": {
+        "lo": 0.30,
+        "hi": 0.95,
+        "dense": 0.5,
+        "chars": 0.3,
+        "words": 0.2,
+        "answer": 0.62,
+        "suggest": 0.45,
+    },
+    "st": {
+        "lo": 0.30,
+        "hi": 0.95,
+        "dense": 0.5,
+        "chars": 0.3,
+        "words": 0.2,
+        "answer": 0.62,
+        "suggest": 0.45,
+    },
+}
+
+
+def calibration_for(backend: str) -> dict[str, float]:
+    return CALIBRATION["st" if backend.startswith("sentence-transformers:") else backend]
+
+
+@dataclass
+class EntryMatch:
+    """One knowledge point and how well the question matched it."""
+
+    row: int  # record index in the retrieval engine
+    entry_id: str
+    question: str
+    category: str
+    lang: str
+    score: float
+    phrasing: str  # the phrasing that matched best
+    dense: float
+    chars: float
+    words: float
+    related: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "question": self.question,
+            "category": self.category,
+            "score": round(self.score, 4),
+            "phrasing": self.phrasing,
+            "dense": round(self.dense, 4),
+            "chars": round(self.chars, 4),
+            "words": round(self.words, 4),
+        }
+
+
+class EntryMatcher:
+    """Built once per index generation from the entries' phrasings and their vectors."""
+
+    def __init__(
+        self,
+        entries: list[dict[str, Any]],
+        phrasings: list[tuple[int, str]],
+        vectors: np.ndarray | None,
+        tokenize: Callable[[str], list[str]],
+        normalize: Callable[[str], str],
+        calibration: dict[str, float],
+    ) -> None:
+        """``entries`` are indexed by record row (dicts with entry_id, question, category,
+        lang, related); ``phrasings`` are (record row, text) rows aligned with ``vectors``."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.entries = entries
+        self.by_entry_id = {e["entry_id"]: e["question"] for e in entries if e}
+        self.cal = dict(calibration)
+        self.normalize = normalize
+        self.tokenize = tokenize
+        self.rows = np.asarray([r for r, _ in phrasings], dtype=np.int64)
+        self.texts = [t for _, t in phrasings]
+        self.langs = np.asarray([entries[r]["lang"] for r, _ in phrasings])
+        self.vectors = vectors
+        norm = [self._norm(t) for t in self.texts]
+        self._chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, lowercase=True
+        )
+        self.char_matrix = self._chars.fit_transform(norm) if norm else None
+        self._words = TfidfVectorizer(
+            analyzer=self._word_tokens, sublinear_tf=True, lowercase=False
+        )
+        self.word_matrix = self._words.fit_transform(norm) if norm else None
+
+    def _norm(self, text: str) -> str:
+        return _PUNCT.sub(" ", self.normalize(text)).strip().lower()
+
+    def _word_tokens(self, text: str) -> list[str]:
+        return [t for t in self.tokenize(text) if t.strip()]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def match(
+        self, text: str, vector: list[float] | None, lang: str | None, k: int = 5
+    ) -> list[EntryMatch]:
+        """The ``k`` best entries (best first), restricted to ``lang`` when given."""
+        if not self.texts:
+            return []
+        cal = self.cal
+        norm = self._norm(text)
+        chars = (self.char_matrix @ self._chars.transform([norm]).T).toarray().ravel()
+        words = (self.word_matrix @ self._words.transform([norm]).T).toarray().ravel()
+        if self.vectors is not None and vector is not None:
+            cos = self.vectors @ np.asarray(vector, dtype=np.float32)
+            dense = np.clip((cos - cal["lo"]) / (cal["hi"] - cal["lo"]), 0.0, 1.0)
+        else:
+            cos = dense = np.zeros(len(self.texts), dtype=np.float32)
+        blend = cal["dense"] * dense + cal["chars"] * chars + cal["words"] * words
+        if lang is not None:
+            blend = np.where(self.langs == lang, blend, -1.0)
+        # Best phrasing per entry: sort by score, keep each entry's first occurrence.
+        order = np.argsort(-blend, kind="stable")
+        seen: set[int] = set()
+        out: list[EntryMatch] = []
+        for i in order:
+            if blend[i] < 0:
+                break
+            row = int(self.rows[i])
+            if row in seen:
+                continue
+            seen.add(row)
+            e = self.entries[row]
+            out.append(
+                EntryMatch(
+                    row=row,
+                    entry_id=e["entry_id"],
+                    question=e["question"],
+                    category=e["category"],
+                    lang=e["lang"],
+                    score=float(blend[i]),
+                    phrasing=self.texts[i],
+                    dense=float(cos[i]),
+                    chars=float(chars[i]),
+                    words=float(words[i]),
+                    related=list(e.get("related") or []),
+                )
+            )
+            if len(out) >= k:
+                break
+        return out
