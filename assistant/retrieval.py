@@ -38,7 +38,7 @@ from assistant.config import Settings
 from assistant.knowledge.documents import detect_lang
 from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
 from assistant.knowledge.params import Synonyms, load_params
-from assistant.matching import EntryMatch, EntryMatcher
+from assistant.matching import OFFTOPIC, EntryMatch, EntryMatcher
 from assistant.matching import calibration_for as matching_calibration
 
 Lang = Literal["zh", "en"]
@@ -504,9 +504,18 @@ class RetrievalEngine:
         dense_rank = {row: i for i, (row, _) in enumerate(dense, 1)}
         sparse_rank = {row: i for i, (row, _) in enumerate(sparse, 1)}
 
-        # FAQ matching: a close question match goes first, whatever the fusion said.
+        # FAQ matching: an answer-bank entry the question matches (scored over all its
+        # phrasings), else a close FAQ question, goes first whatever the fusion said.
         best_faq = max(faq.items(), key=lambda kv: kv[1]) if faq else None
         faq_row = best_faq[0] if best_faq and best_faq[1] >= self.faq_threshold else None
+        entry = self._matcher.match(normalized, vector, target_lang, 1) if self._matcher else []
+        if (
+            entry
+            and entry[0].category != OFFTOPIC
+            and entry[0].score >= self._matcher.cal["answer"]  # type: ignore[union-attr]
+            and self._allowed(self._records[entry[0].row], where)
+        ):
+            faq_row = entry[0].row
         order = sorted(fused, key=lambda r: fused[r], reverse=True)
         if faq_row is not None:
             order = [faq_row] + [r for r in order if r != faq_row]
@@ -543,6 +552,8 @@ class RetrievalEngine:
             faq_sim = faq.get(row)
             if row == faq_row:
                 reasons.append("faq question match")
+                if entry and entry[0].row == row:
+                    reasons.append(f"bank entry {entry[0].entry_id} ({entry[0].score:.2f})")
             exp = Explanation(
                 matched_terms=matched,
                 bm25_score=round(sparse_map.get(row, 0.0), 4),

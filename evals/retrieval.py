@@ -2,9 +2,10 @@
 
 A case is a hit at rank r when the chunk at r matches ANY expected item:
 ``doc-id`` (any chunk of it), ``doc-id:N`` (policy clause N: clause metadata, or the
-clause label in the text) or ``doc-id>heading`` (a section/FAQ heading in the section
-path or the text). The same rule scores every system, so the baselines' 1000-character
-chunks are judged by what they contain, not by metadata they lack.
+clause label in the text), ``doc-id>heading`` (a section/FAQ heading in the section
+path or the text) or ``entry:<id>`` (an answer-bank entry). The same rule scores every
+system, so the baselines' 1000-character chunks are judged by what they contain, not by
+metadata they lack.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ _ITEM_RE = re.compile(r"^(?P<doc>[a-z0-9._-]+)(?::(?P<clause>\d+)|>(?P<heading>.
 
 
 def matches(item: str, hit: Retrieved) -> bool:
+    if item.startswith("entry:"):  # an answer-bank entry, by id
+        return hit.metadata.get("entry_id") == item.removeprefix("entry:")
     m = _ITEM_RE.match(item)
     if m is None:
         raise ValueError(f"bad expected item {item!r}: use doc-id, doc-id:N or doc-id>heading")

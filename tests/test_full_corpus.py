@@ -29,10 +29,13 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeIndex:
 
 def test_every_shipped_document_is_indexed(corpus_index: KnowledgeIndex) -> None:
     manifest, records = corpus_index.live()
-    md_files = sorted((PROJECT_ROOT / "knowledge").rglob("*.md"))
-    assert len(manifest.files) == len(md_files)
+    kdir = PROJECT_ROOT / "knowledge"
+    sources = [*kdir.rglob("*.md"), *kdir.rglob("*.bank.yaml")]
+    sources = [p for p in sources if not p.name.startswith("_")]
+    assert len(manifest.files) == len(sources)
     doc_ids = {r.metadata["doc_id"] for r in records}
-    assert {"policy-domestic-tci-zh", "policy-domestic-tci-en", "faq-zh", "faq-en"} <= doc_ids
+    assert {"policy-domestic-tci-zh", "policy-domestic-tci-en"} <= doc_ids
+    assert {"bank-zh-claims-recoveries-disputes", "bank-en-glossary-policy"} <= doc_ids
     assert len(records) == manifest.chunks > 400
 
 
@@ -48,11 +51,14 @@ def test_every_policy_clause_is_its_own_chunk(corpus_index: KnowledgeIndex) -> N
         assert sorted(numbers) == list(range(1, 42)), doc_id
 
 
-def test_faq_chunks_carry_their_question(corpus_index: KnowledgeIndex) -> None:
+def test_bank_entries_carry_their_question_basis_and_phrasings(
+    corpus_index: KnowledgeIndex,
+) -> None:
     _, records = corpus_index.live()
     faq = [r for r in records if r.metadata["doc_type"] == "faq"]
-    assert len(faq) >= 120
+    assert len(faq) >= 550
     assert all(r.metadata.get("question") and r.metadata.get("basis") for r in faq)
+    assert all(r.metadata.get("entry_id") and r.metadata.get("similar") for r in faq)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for
 from assistant.dialogue.intents import IntentRouter
 from assistant.i18n import items, t
+from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
 from assistant.retrieval import normalize_query
 from assistant.tools import leads, premium
@@ -191,14 +192,17 @@ class DialogueManager:
         state.setdefault("slots", {})
         active = state.get("active")
         has_phone = bool(forms.PHONE_CANDIDATE.search(text))
-        route = self.router.classify(
-            text, has_phone=has_phone, evidence=self._evidence(text, today, state)
-        )
+        evidence = self._evidence(text, today, state)
+        route = self.router.classify(text, has_phone=has_phone, evidence=evidence)
         intent = route.intent
 
         continuing = self._continues(text, state, intent, route.via, today)
         if continuing:
             intent = continuing
+        elif intent in ("quote", "claim", "calculator") and self._bank_says_knowledge(
+            text, lang, evidence.get(intent, 0), claim=intent == "claim"
+        ):
+            intent = "knowledge"
         elif (
             intent in ("knowledge", "oos", "chitchat")
             and active == "lead"
@@ -266,6 +270,21 @@ class DialogueManager:
             # Figures only: a named period ("年赊销") is quote wording as much as DSO wording.
             n_calc = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
         return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
+
+    def _bank_says_knowledge(self, text: str, lang: str, figures: int, *, claim: bool) -> bool:
+        """A form opens for the user's own case, not for a question the answer bank answers
+        ("投保要准备啥资料", "定损是什么意思") or declines as off-topic ("车险理赔要什么材料").
+        Own figures (an amount, a date, a second claim fact besides the cause) keep the form,
+        unless an off-topic exemplar matches strongly."""
+        own = figures >= (2 if claim else 1)
+        matches = self.answerer.engine.match_entries(text, lang, k=1)
+        if not matches:
+            return False
+        cal = self.answerer.engine.matcher.cal
+        top = matches[0]
+        if top.category == OFFTOPIC:  # 花呗欠了一千逾期三个月: figures, but not ours
+            return top.score >= cal["answer" if own else "suggest"]
+        return not own and top.score >= cal["answer"]
 
     @staticmethod
     def _calc_values(

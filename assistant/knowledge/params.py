@@ -55,16 +55,20 @@ class DiscretionaryLimit(_Strict):
     min_prior_orders_12m: PosInt
     max_overdue_days_on_prior_orders: Annotated[int, Field(ge=0)]
     credit_report_max_age_months: PosInt
+    prior_orders_window_months: PosInt = 12
 
 
 class LimitApplication(_Strict):
     answer_working_days: PosInt
     check_fee_per_buyer: Annotated[float, Field(ge=0)]
+    check_fee_payment_days: PosInt = 30
 
 
 class Overdue(_Strict):
     mep_days: PosInt
     notification_days: PosInt
+    stop_cover_days: PosInt = 60
+    paid_report_working_days: PosInt = 10
 
 
 class ClaimDeadline(_Strict):
@@ -148,6 +152,10 @@ class PolicyParams(_Strict):
     claim_payment_days: PosInt
     recovery_remit_working_days: PosInt
     adverse_info_report_working_days: PosInt
+    dispute_report_working_days: PosInt = 10
+    premium_cure_days: PosInt = 30
+    record_retention_years: PosInt = 3
+    affiliate_shareholding_pct: Pct = 50
     causes_of_loss: dict[str, CauseOfLoss] = Field(min_length=1)
     documents: Documents
     clauses: ClauseNumbers
