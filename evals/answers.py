@@ -9,8 +9,9 @@ Each question is asked in a fresh session through ``Assistant.chat`` (grounded m
 the reply is judged:
 
 - **direct answer acceptable**: the reply answered outright (not a decline, not "did you
-  mean"), with a matched entry or a cited clause/section the case accepts, and every
-  ``must_include`` fact in the text;
+  mean") with an entry the case accepts (``entries``, labelled by reading each entry's
+  answer against the question), or with a passage citing a clause or section the case
+  names (``docs``) that holds every ``must_include`` fact;
 - **acceptable or suggested**: the above, or an accepted entry among the "did you mean"
   offers;
 - **in-scope declined** / **off-topic declined**: refusals among each kind of case;
@@ -84,12 +85,17 @@ def fragments(answer: str) -> list[str]:
     return fragment_problems(answer)
 
 
-def _entry_ids(reply: Reply) -> tuple[str, list[str]]:
-    """(kind, entry ids) from the reply's knowledge search call."""
+def _entry_ids(reply: Reply) -> tuple[str, list[str], list[str]]:
+    """(kind, entry ids, runner-ups offered with an answer) from the knowledge search call."""
     for call in reply.tool_calls:
         if call.name == "search_knowledge" and isinstance(call.result, dict):
-            return str(call.result.get("kind", "")), list(call.result.get("entry_ids") or [])
-    return "", []
+            r = call.result
+            return (
+                str(r.get("kind", "")),
+                list(r.get("entry_ids") or []),
+                list(r.get("alternatives") or []),
+            )
+    return "", [], []
 
 
 def _cited(reply: Reply) -> set[str]:
@@ -113,7 +119,7 @@ def _cited(reply: Reply) -> set[str]:
 def judge(case: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """One case's outcome."""
     off_topic = case["category"] == OFF_TOPIC
-    kind, ids = _entry_ids(reply)
+    kind, ids, alternatives = _entry_ids(reply)
     declined = is_refusal(reply) and reply.intent != "did_you_mean"
     suggested = reply.intent == "did_you_mean"
     accepted = set(case.get("entries") or [])
@@ -121,11 +127,16 @@ def judge(case: dict[str, Any], reply: Reply) -> dict[str, Any]:
     text = reply.answer.lower()
     facts_ok = all(str(f).lower() in text for f in case.get("must_include") or [])
     answered = not declined and not suggested
-    right_source = bool(accepted & set(ids)) if kind == "faq" else bool(docs & _cited(reply))
+    # A bank answer is judged by the labels (each accepted entry's answer was read against
+    # the question and its condition); a passage or tool answer by a cited clause or
+    # section the case names, holding every fact.
+    right = bool(accepted & set(ids)) if kind == "faq" else bool(docs & _cited(reply)) and facts_ok
     if reply.intent in set(case.get("accept_intents") or []):
-        right_source = True
-    direct = (not off_topic) and answered and right_source and facts_ok
-    offered = suggested and bool(accepted & set(ids))
+        right = facts_ok
+    direct = (not off_topic) and answered and right
+    # "Did you mean": the offers of a suggestion reply, or the runner-ups listed under an
+    # answer ("如果您想问的是别的，可以看看：").
+    offered = bool(accepted & set(ids)) if suggested else bool(accepted & set(alternatives))
     return {
         "id": case["id"],
         "lang": case["lang"],

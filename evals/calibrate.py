@@ -1,4 +1,8 @@
-"""Fit the retrieval confidence (a logistic over four features) on the golden set.
+"""Fit the retrieval confidence (a logistic over five features) on labelled questions.
+
+The cases are the retrieval golden set plus the *dev* split of the real-phrasing set
+(``golden/real-questions.yaml``: in-scope questions vs near-miss off-topic ones, modelled
+on public questions); the test split is never read here.
 
 ``python -m evals calibrate`` prints cross-validated figures first (5 folds, stratified:
 each case is scored by a model that never saw it), then the weights fitted on all cases,
@@ -24,11 +28,16 @@ def features_and_labels(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     if not index.sync().ok:
         raise SystemExit("ingest failed")
     engine = RetrievalEngine(index, settings)
+    from evals.answers import OFF_TOPIC
+    from evals.answers import load_cases as real_cases
+
+    questions = [(c.question, c.in_scope) for c in load_cases()]
+    questions += [(c["question"], c["category"] != OFF_TOPIC) for c in real_cases(split="dev")]
     rows, labels = [], []
-    for case in load_cases():
-        res = engine.search(case.question)
+    for question, in_scope in questions:
+        res = engine.search(question)
         rows.append([res.features[f] for f in CONFIDENCE_FEATURES])
-        labels.append(1 if case.in_scope else 0)
+        labels.append(1 if in_scope else 0)
     return np.asarray(rows), np.asarray(labels)
 
 

@@ -120,6 +120,7 @@ class KnowledgeAnswer:
     matches: list[EntryMatch] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # questions to offer as chips
     entry_ids: list[str] = field(default_factory=list)  # the entry answered, or those offered
+    alternatives: list[str] = field(default_factory=list)  # runner-ups offered with an answer
 
     @property
     def confidence(self) -> float:
@@ -131,6 +132,7 @@ class KnowledgeAnswer:
             "kind": self.kind,
             "confidence": round(self.confidence, 4),
             "entry_ids": self.entry_ids,
+            "alternatives": self.alternatives,
             "top": [m.as_dict() for m in self.matches[:5]],
         }
 
@@ -246,6 +248,20 @@ class Answerer:
         if top is not None and top.score >= cal["answer"]:
             ka = self._entry(top, yes_no=_YES_NO_Q.search(query) is not None)
             ka.matches = matches
+            # A runner-up nearly as close: answer, and offer it too ("did you mean …").
+            alts = [
+                m
+                for m in matches[1:]
+                if m.category != OFFTOPIC
+                and m.score >= cal["suggest"]
+                and top.score - m.score <= cal["margin"]
+            ][:2]
+            if alts:
+                lines = [t(lang, "knowledge.or_did_you_mean")]
+                lines += [f"{i}. {m.question}" for i, m in enumerate(alts, 1)]
+                ka.body += "\n\n" + "\n".join(lines)
+                ka.suggestions = [m.question for m in alts] + ka.suggestions[:1]
+                ka.alternatives = [m.entry_id for m in alts]
             return ka
         offers = [m for m in matches if m.category != OFFTOPIC and m.score >= cal["suggest"]]
         if offers:
@@ -296,18 +312,23 @@ class Answerer:
         return self.section_hit(doc_id, label.strip())
 
     def _passages(self, query: str, lang: str, k: int) -> KnowledgeAnswer:
-        result = self.engine.search(query, k)
+        result = self.engine.search(query, k + PASSAGE_EXTRA)
         if detect_lang(query) != lang and result.confident:
             # Asked in one language for a reply in the other ("逾期申报期限是多久？" with
             # lang="en"): the gate judged the question; the passages come from the
             # reply's language so the answer is in it.
-            other = self.engine.search(query, k, lang=lang)
+            other = self.engine.search(query, k + PASSAGE_EXTRA, lang=lang)
             if other.hits:
                 result = dataclasses.replace(other, confidence=result.confidence, confident=True)
         if result.no_good_answer or not result.hits:
             return KnowledgeAnswer("", [], result, "none")
         hits = [h for h in result.hits if h.metadata.get("lang") == lang] or result.hits
         if hits[0].metadata.get("category") == OFFTOPIC:
+            return KnowledgeAnswer("", [], result, "none")
+        # Whole units of the sample wording and the guides: a bank entry that did not
+        # match the question closely enough to be offered answers another question.
+        hits = [h for h in hits if not h.metadata.get("entry_id")]
+        if not hits:
             return KnowledgeAnswer("", [], result, "none")
         ka = self._whole_units(query, hits, result, lang)
         if not ka.body:
@@ -386,6 +407,7 @@ class Answerer:
         return ka
 
 
+PASSAGE_EXTRA = 10  # bank entries among the hits are skipped: look a little deeper
 PASSAGE_CAP_UNITS = 260  # text units (CJK characters + latin words) of quoted passages
 _ABOUT_DOC = re.compile(
     r"^(本文|本指南|本篇|本章|本节|下文|以下(将|按)|this (guide|article|document|page|section)|"

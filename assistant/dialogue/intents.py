@@ -29,7 +29,7 @@ INTENTS = (*ACTIONS, *SMALL_TALK, "oos", "injection", "knowledge")
 # MiniLM spread wider. Measured with `python -m evals dialogue`.
 EXAMPLE_THRESHOLD = {"e5": 0.93, "use": 0.75, "st": 0.75}
 
-_COMPUTE = re.compile(
+COMPUTE = re.compile(
     r"算|测|排|安排|做个|做一个|列个|看看|多少|几天|几期|帮我|给我|"
     r"calculat|work out|compute|figure out|schedule|what'?s (my|our)|how (much|many)|check|"
     r"draw up|set up|make (a|me|us)|give me|prepare|create|plan for",
@@ -163,7 +163,7 @@ class IntentRouter:
                 name == "calculator"
                 and cues
                 and not evidence.get(name)
-                and not _COMPUTE.search(text)
+                and not COMPUTE.search(text)
             ):
                 # "签了分期以后还要报吗" names a calculator topic but asks nothing to compute.
                 any_cues += cues

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for
-from assistant.dialogue.intents import IntentRouter
+from assistant.dialogue.intents import COMPUTE, IntentRouter
 from assistant.i18n import items, t
 from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
@@ -78,6 +78,12 @@ _NO_BAD_DEBT = re.compile(
     r"\b(no|zero|never had any|never had)\s+bad debts?",
     re.I,
 )
+# Bank categories whose questions a form answers better with the user's own figures.
+FORM_TOPICS = {
+    "quote": {"premium"},
+    "claim": {"claims"},
+    "calculator": {"dso", "cash_ratio", "payment_plans"},
+}
 _DOMAIN = re.compile(
     r"信用|保险|信保|应收|账|赊销|买家|买方|坏账|credit|insur|receivabl|buyer|invoice", re.I
 )
@@ -199,8 +205,8 @@ class DialogueManager:
         continuing = self._continues(text, state, intent, route.via, today)
         if continuing:
             intent = continuing
-        elif intent in ("quote", "claim", "calculator") and self._bank_says_knowledge(
-            text, lang, evidence.get(intent, 0), claim=intent == "claim"
+        elif intent in FORM_TOPICS and self._bank_says_knowledge(
+            text, lang, intent, evidence.get(intent, 0)
         ):
             intent = "knowledge"
         elif (
@@ -271,12 +277,15 @@ class DialogueManager:
             n_calc = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
         return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
 
-    def _bank_says_knowledge(self, text: str, lang: str, figures: int, *, claim: bool) -> bool:
+    def _bank_says_knowledge(self, text: str, lang: str, intent: str, figures: int) -> bool:
         """A form opens for the user's own case, not for a question the answer bank answers
         ("投保要准备啥资料", "定损是什么意思") or declines as off-topic ("车险理赔要什么材料").
-        Own figures (an amount, a date, a second claim fact besides the cause) keep the form,
-        unless an off-topic exemplar matches strongly."""
-        own = figures >= (2 if claim else 1)
+
+        The user's own figures (a sales amount; two claim or calculator facts) keep the
+        form, unless the best entry is off-topic or strongly about another topic ("客户
+        已经逾期90天了，现在投保还能赔吗" is a buying question, not a claim to check). A
+        request to compute ("帮我算", "多少") keeps it too."""
+        own = figures >= (1 if intent == "quote" else 2)
         matches = self.answerer.engine.match_entries(text, lang, k=1)
         if not matches:
             return False
@@ -284,7 +293,11 @@ class DialogueManager:
         top = matches[0]
         if top.category == OFFTOPIC:  # 花呗欠了一千逾期三个月: figures, but not ours
             return top.score >= cal["answer" if own else "suggest"]
-        return not own and top.score >= cal["answer"]
+        if top.score < cal["suggest"] or (COMPUTE.search(text) and top.score < cal["override"]):
+            return False
+        if not own:
+            return True
+        return top.score >= cal["answer"] and top.category not in FORM_TOPICS[intent]
 
     @staticmethod
     def _calc_values(
@@ -463,6 +476,7 @@ class DialogueManager:
             result={
                 "kind": ka.kind,
                 "entry_ids": ka.entry_ids,
+                "alternatives": ka.alternatives,
                 "confidence": ka.confidence,
                 "no_good_answer": ka.kind in ("none", "offtopic"),
                 "entries": [m.as_dict() for m in ka.matches[:3]],
