@@ -34,7 +34,8 @@ _PUNCT = re.compile(r"[\s?？!！。,，.、:：;；\"'“”‘’()（）]+")
 CALIBRATION: dict[str, dict[str, float]] = {
     # python -m evals answers --calibrate, then the full dev run (2026-12-02): dense cosine
     # 0.80-0.97 mapped to 0-1; answer from 0.52, "did you mean" from 0.46, a runner-up within
-    # "margin" of the answered entry is offered with the answer; an entry at
+    # "margin" of the answered entry is offered with the answer; an off-topic exemplar ahead
+    # by wording steps back when an in-scope entry is closer in meaning by "veto"; an entry at
     # "override" answers a how-to question even if it names a computation ("怎么算DSO").
     "e5": {
         "lo": 0.80,
@@ -45,6 +46,7 @@ CALIBRATION: dict[str, dict[str, float]] = {
         "answer": 0.52,
         "suggest": 0.46,
         "margin": 0.05,
+        "veto": 0.02,
         "override": 0.75,
     },
     "use": {
@@ -56,6 +58,7 @@ CALIBRATION: dict[str, dict[str, float]] = {
         "answer": 0.62,
         "suggest": 0.45,
         "margin": 0.05,
+        "veto": 0.02,
         "override": 0.8,
     },
     "st": {
@@ -67,6 +70,7 @@ CALIBRATION: dict[str, dict[str, float]] = {
         "answer": 0.62,
         "suggest": 0.45,
         "margin": 0.05,
+        "veto": 0.02,
         "override": 0.8,
     },
 }

@@ -36,23 +36,27 @@ sys.path.insert(0, str(ROOT))
 
 import assistant  # noqa: E402,F401  (offline environment)
 from assistant.config import Settings  # noqa: E402
+from assistant.knowledge import bank  # noqa: E402
 from assistant.knowledge.chunking import Chunker  # noqa: E402
 from assistant.knowledge.index import scan  # noqa: E402
 from assistant.knowledge.loaders import load_document  # noqa: E402
 
 
 def corpus_texts(settings: Settings) -> list[str]:
+    """Exactly what the pipeline embeds: every chunk that is not an answer-bank entry, and
+    every phrasing of every entry (an entry's chunk is stored under their mean vector)."""
     files, _ = scan([settings.knowledge_dir])
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     texts: list[str] = []
-    questions: list[str] = []
+    phrasings: list[str] = []
     for path in files:
-        for c in chunker.split(load_document(path, ROOT)):
-            texts.append(c.embed_text)
+        doc = load_document(path, ROOT, knowledge_dir=settings.knowledge_dir)
+        for c in chunker.split(doc):
             if c.metadata.get("question"):
-                questions.append(str(c.metadata["question"]))
-    # The pipeline also embeds each FAQ question on its own (for FAQ matching).
-    return texts + questions
+                phrasings.extend(bank.phrasings(c.metadata))
+            if not c.metadata.get("entry_id"):
+                texts.append(c.embed_text)
+    return texts + phrasings
 
 
 _RAW = """

@@ -236,8 +236,8 @@ class Answerer:
         return hit
 
     def answer(self, query: str, lang: str, *, k: int = 5) -> KnowledgeAnswer:
-        matches = self.engine.match_entries(query, lang)
         cal = self.engine.matcher.cal
+        matches = offtopic_checked(self.engine.match_entries(query, lang, 8), cal["veto"])
         top = matches[0] if matches else None
         if top is not None and top.category == OFFTOPIC and top.score >= cal["suggest"]:
             # Near-miss off-topic (信用卡逾期, 车险理赔): the exemplar's polite decline.
@@ -415,6 +415,18 @@ _ABOUT_DOC = re.compile(
     re.I,
 )
 _LIST_ITEM = re.compile(r"^([-*•]|\d+[.、)]|[（(][一二三四五六七八九十\d]+[)）])\s*")
+
+
+def offtopic_checked(matches: list[EntryMatch], veto: float) -> list[EntryMatch]:
+    """An off-topic exemplar ahead only on shared wording ("车险理赔要准备什么材料" vs
+    "买家破产了要准备什么材料") does not decline: when the best in-scope entry is closer
+    in meaning (dense cosine) by more than ``veto``, the exemplar steps back."""
+    if not matches or matches[0].category != OFFTOPIC:
+        return matches
+    inscope = [m for m in matches if m.category != OFFTOPIC]
+    if inscope and inscope[0].dense - matches[0].dense > veto:
+        return inscope + [m for m in matches if m.category == OFFTOPIC]
+    return matches
 
 
 def _hit(chunk_id: str, text: str, metadata: dict[str, Any]) -> Hit:

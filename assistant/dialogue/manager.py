@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from assistant.dialogue import forms, parsing, render, slots
-from assistant.dialogue.answer import Answerer, citation_for
+from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, IntentRouter
 from assistant.i18n import items, t
 from assistant.matching import OFFTOPIC
@@ -78,10 +78,12 @@ _NO_BAD_DEBT = re.compile(
     r"\b(no|zero|never had any|never had)\s+bad debts?",
     re.I,
 )
-# Bank categories whose questions a form answers better with the user's own figures.
+# Question words _QUESTION leaves to the router (colloquial ones included).
+_ASKS = re.compile(r"啥|咋|多久|多少|几[天个次期]|么|呢|还是|要不要|能不能|是不是|算不算|还保不保")
+# Bank categories a form serves: with the user's own figures the form answers them.
 FORM_TOPICS = {
     "quote": {"premium"},
-    "claim": {"claims"},
+    "claim": {"claims", "disputes"},
     "calculator": {"dso", "cash_ratio", "payment_plans"},
 }
 _DOMAIN = re.compile(
@@ -278,26 +280,33 @@ class DialogueManager:
         return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
 
     def _bank_says_knowledge(self, text: str, lang: str, intent: str, figures: int) -> bool:
-        """A form opens for the user's own case, not for a question the answer bank answers
-        ("投保要准备啥资料", "定损是什么意思") or declines as off-topic ("车险理赔要什么材料").
+        """A form opens for the user's own case, not for a question the answer bank
+        answers ("投保要准备啥资料", "算DSO用含税的还是不含税的") or declines as off-topic
+        ("车险理赔要什么材料").
 
-        The user's own figures (a sales amount; two claim or calculator facts) keep the
-        form, unless the best entry is off-topic or strongly about another topic ("客户
-        已经逾期90天了，现在投保还能赔吗" is a buying question, not a claim to check). A
-        request to compute ("帮我算", "多少") keeps it too."""
+        The form keeps statements of the user's case ("客户拖欠货款，要索赔"), requests to
+        compute, claim questions (the checklist gives a cause's documents at once, then
+        its dates), and the user's own figures (a sales amount; two claim or calculator
+        facts) unless the question is strongly about another topic ("客户已经逾期90天了，
+        现在投保还能赔吗" is about buying cover, not a claim to check)."""
         own = figures >= (1 if intent == "quote" else 2)
-        matches = self.answerer.engine.match_entries(text, lang, k=1)
+        cal = self.answerer.engine.matcher.cal
+        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
         if not matches:
             return False
-        cal = self.answerer.engine.matcher.cal
         top = matches[0]
         if top.category == OFFTOPIC:  # 花呗欠了一千逾期三个月: figures, but not ours
             return top.score >= cal["answer" if own else "suggest"]
-        if top.score < cal["suggest"] or (COMPUTE.search(text) and top.score < cal["override"]):
+        if not (is_question(text) or _ASKS.search(text)):
             return False
-        if not own:
-            return True
-        return top.score >= cal["answer"] and top.category not in FORM_TOPICS[intent]
+        if own:  # a definition of a term the user just used is no other topic either
+            other = top.category not in FORM_TOPICS[intent] | {"glossary"}
+            return other and top.score >= cal["override"]
+        if intent == "claim" and top.category in FORM_TOPICS["claim"]:
+            return False
+        if COMPUTE.search(text) and top.score < cal["override"]:
+            return False
+        return top.score >= cal["suggest"]
 
     @staticmethod
     def _calc_values(
