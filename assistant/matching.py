@@ -127,6 +127,7 @@ class EntryMatcher:
 
         self.entries = entries
         self.by_entry_id = {e["entry_id"]: e["question"] for e in entries if e}
+        self.row_of = {e["entry_id"]: row for row, e in enumerate(entries) if e}
         self.cal = dict(calibration)
         self.normalize = normalize
         self.tokenize = tokenize
@@ -191,6 +192,27 @@ class EntryMatcher:
             return 0.0
         blend = self._scores(text, vector, lang)[0]
         return max(0.0, float(blend[self.offtopic].max()))
+
+    def twin(self, match: EntryMatch, lang: str) -> EntryMatch | None:
+        """The same knowledge point in the other language (``zh-x`` <-> ``en-x``)."""
+        twin_id = f"{lang}-{match.entry_id.split('-', 1)[1]}"
+        row = self.row_of.get(twin_id)
+        if row is None:
+            return None
+        e = self.entries[row]
+        return EntryMatch(
+            row=row,
+            entry_id=twin_id,
+            question=e["question"],
+            category=e["category"],
+            lang=e["lang"],
+            score=match.score,
+            phrasing=match.phrasing,
+            dense=match.dense,
+            chars=match.chars,
+            words=match.words,
+            related=list(e.get("related") or []),
+        )
 
     def match(
         self, text: str, vector: list[float] | None, lang: str | None, k: int = 5

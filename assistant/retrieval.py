@@ -306,6 +306,7 @@ class RetrievalEngine:
         assert self._matcher is not None
         return self._matcher
 
+    @metrics.RETRIEVAL_SECONDS.time()
     def match_entries(self, query: str, lang: str | None, k: int = 5) -> list[EntryMatch]:
         """Answer-bank entries for a question, best first (see :mod:`assistant.matching`)."""
         self._ensure_loaded()

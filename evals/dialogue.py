@@ -31,6 +31,7 @@ DEFAULT_TODAY = date(2026, 11, 28)
 REFUSALS = {"oos", "injection", "not_understood", "empty", "too_long"}
 _MARK = re.compile(r"\[(\d{1,3})\]")
 # Lines of a knowledge answer that are our own framing, not facts from the knowledge base.
+_OFFER = re.compile(r"^(您是不是想问|如果您想问的是别的|Did you mean|If you meant something else)")
 _FRAMING = re.compile(
     r"^(根据知识库|From the knowledge base|（条款引自|\(Clauses are quoted|（继续|\(Back to)"
 )
@@ -67,8 +68,15 @@ def uncited_lines(reply: Reply) -> list[str]:
     if reply.intent != "knowledge" or not reply.citations:
         return []
     out = []
+    offering = False  # inside a "did you mean" list: questions offered, not facts stated
     for line in reply.answer.split("\n"):
         s = line.strip()
+        if _OFFER.match(s):
+            offering = True
+            continue
+        if offering and re.match(r"^\d+\.\s", s):
+            continue
+        offering = False
         if not s or _FRAMING.match(s) or _MARK.search(s):
             continue
         out.append(s)

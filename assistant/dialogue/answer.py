@@ -237,7 +237,14 @@ class Answerer:
 
     def answer(self, query: str, lang: str, *, k: int = 5) -> KnowledgeAnswer:
         cal = self.engine.matcher.cal
-        matches = offtopic_checked(self.engine.match_entries(query, lang, 8), cal["veto"])
+        asked_in = detect_lang(query)
+        matches = offtopic_checked(self.engine.match_entries(query, asked_in, 8), cal["veto"])
+        if asked_in != lang:
+            # Asked in one language for a reply in the other ("逾期申报期限是多久？" with
+            # lang="en"): the entry is matched in the question's language and answered by
+            # its twin in the reply's language (or by passages when it has none).
+            twins = [self.engine.matcher.twin(m, lang) for m in matches]
+            matches = [m for m in twins if m is not None] if twins and twins[0] else []
         top = matches[0] if matches else None
         if top is not None and top.category == OFFTOPIC and top.score >= cal["suggest"]:
             # Near-miss off-topic (信用卡逾期, 车险理赔): the exemplar's polite decline.

@@ -299,11 +299,14 @@ class DialogueManager:
             return top.score >= cal["answer" if own else "suggest"]
         if not (is_question(text) or _ASKS.search(text)):
             return False
+        if own and COMPUTE.search(text):
+            return False  # their figures and a request to compute: the form's job
         if own:  # a definition of a term the user just used is no other topic either
             other = top.category not in FORM_TOPICS[intent] | {"glossary"}
             return other and top.score >= cal["override"]
-        if intent == "claim" and top.category in FORM_TOPICS["claim"]:
-            return False
+        if intent == "claim":
+            # A cause was named: only a clear answer on another topic beats the checklist.
+            return top.category not in FORM_TOPICS["claim"] and top.score >= cal["answer"]
         if COMPUTE.search(text) and top.score < cal["override"]:
             return False
         return top.score >= cal["suggest"]

@@ -272,8 +272,9 @@ def fragment_problems(text: str) -> list[str]:
 
 
 def check_files(paths: Iterable[Path], knowledge_dir: Path) -> tuple[int, list[str]]:
-    """Validate bank files together: schema, counts, ids, related links, basis targets,
-    placeholders, fragments and literal policy numbers. Returns (entries, problems)."""
+    """Validate bank files together: schema, counts, ids, one owner per phrasing, related
+    links, basis targets, placeholders, fragments and literal policy numbers. Returns
+    (entries, problems)."""
     from assistant.knowledge.policy_numbers import literal_policy_numbers
 
     params = parameters(knowledge_dir)
@@ -281,6 +282,7 @@ def check_files(paths: Iterable[Path], knowledge_dir: Path) -> tuple[int, list[s
     problems: list[str] = []
     ids: dict[str, str] = {}
     related: list[tuple[str, str, str]] = []
+    phrasing_owner: dict[tuple[str, str], str] = {}
     count = 0
     for path in paths:
         try:
@@ -300,6 +302,11 @@ def check_files(paths: Iterable[Path], knowledge_dir: Path) -> tuple[int, list[s
             if len(set(e.similar)) < need:
                 problems.append(f"{where}: {len(set(e.similar))} similar questions, need {need}")
             related += [(where, r, bank.lang) for r in e.related]
+            for text in dict.fromkeys([e.question, *e.similar]):
+                key = (bank.lang, re.sub(r"[\s?？!！。,，.]+", "", text).casefold())
+                other = phrasing_owner.setdefault(key, e.id)
+                if other != e.id:
+                    problems.append(f"{where}: phrasing '{text}' also belongs to {other}")
             try:
                 answer = render(e.answer, params)
             except IngestError as err:
@@ -355,11 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path)
     args = parser.parse_args(argv)
     kdir = get_settings().knowledge_dir
-    paths = args.paths or sorted(kdir.rglob(f"*{BANK_SUFFIX}"))
+    paths = args.paths or [kdir]
     files = [
         p
         for root in paths
         for p in (sorted(root.rglob(f"*{BANK_SUFFIX}")) if root.is_dir() else [root])
+        if root.is_file() or not p.name.startswith("_")  # "_" files are not indexed
     ]
     count, problems = check_files(files, kdir)
     for p in problems:

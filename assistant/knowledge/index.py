@@ -661,7 +661,9 @@ class KnowledgeIndex:
             rows = json.loads((gen_dir / "questions.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return [], None
-        if not rows:
+        if not rows or not all(isinstance(r, list) and len(r) == 2 for r in rows):
+            # None, or a generation of an older format (ids only): no phrasing vectors
+            # until the next ingest rebuilds it; passages still answer meanwhile.
             return [], None
         return [(str(a), str(b)) for a, b in rows], np.load(gen_dir / "questions.npy")
 
