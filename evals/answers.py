@@ -131,8 +131,6 @@ def judge(case: dict[str, Any], reply: Reply) -> dict[str, Any]:
     # the question and its condition); a passage or tool answer by a cited clause or
     # section the case names, holding every fact.
     right = bool(accepted & set(ids)) if kind == "faq" else bool(docs & _cited(reply)) and facts_ok
-    if reply.intent in set(case.get("accept_intents") or []):
-        right = facts_ok
     direct = (not off_topic) and answered and right
     # "Did you mean": the offers of a suggestion reply, or the runner-ups listed under an
     # answer ("如果您想问的是别的，可以看看：").

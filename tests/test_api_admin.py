@@ -95,7 +95,10 @@ def test_an_admin_starts_an_ingest_and_polls_it_to_a_report(url: str) -> None:
     report = done["report"]
     listed = report["added"] + report["changed"] + report["unchanged"]
     # Paths are relative to the knowledge folder, never the server's file system.
-    assert "policy/domestic-tci.zh.md" in listed and "bank/en/claims-recoveries-disputes.bank.yaml" in listed
+    assert (
+        "policy/domestic-tci.zh.md" in listed
+        and "bank/en/claims-recoveries-disputes.bank.yaml" in listed
+    )
     assert report["chunks"] > 0 and not report["dry_run"]
 
 

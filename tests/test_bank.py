@@ -3,6 +3,7 @@ outcomes (answer, "did you mean", decline), off-topic exemplars and the support 
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -346,7 +347,117 @@ def test_entry_ids_and_yaml_layout_are_documented() -> None:
 def test_csv_cells_that_would_run_as_formulas_are_escaped_and_numbers_are_not() -> None:
     from assistant.api.csvout import safe_cell
 
-    for hostile in ("=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\tx"):
+    for hostile in ('=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\tx"):
         assert safe_cell(hostile) == "'" + hostile
     assert safe_cell("+8613800001111") == "+8613800001111"
     assert safe_cell("客户 =说") == "客户 =说"
+
+
+# -- the shipped bank through the real assistant ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> object:
+    from assistant.advisor import Assistant
+    from assistant.storage import Store
+
+    db = tmp_path_factory.mktemp("bank") / "bank.db"
+    return Assistant.from_settings(full_settings, store=Store(f"sqlite:///{db}"))
+
+
+def _entry(reply: object) -> tuple[str, list[str]]:
+    for call in reply.tool_calls:  # type: ignore[attr-defined]
+        if call.name == "search_knowledge":
+            return str(call.result.get("kind")), list(call.result.get("entry_ids") or [])
+    return "", []
+
+
+# The seed article's topics, each asked by its headline question.
+HEADLINES = [
+    "国内企业信用保险如何降低客户拖欠风险?",
+    "客户付不出钱，怎么安排还款计划？",
+    "怎么降低DSO？",
+    "现金比率怎么算？",
+    "怎么识别客户的信用风险",
+    "发票有争议时怎么处理？",
+    "给客户的信用期限怎么定？",
+    "怎么购买信用保险？",
+    "信用保险理赔流程是怎样的？",
+    "How can I get my customers to pay faster? Our DSO is 95 days",
+    "How do I buy trade credit insurance?",
+]
+
+
+@pytest.mark.parametrize("question", HEADLINES)
+def test_seed_topics_answer_their_headline_question_whole_and_cited(
+    shipped: object, question: str
+) -> None:
+    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    kind, ids = _entry(reply)
+    assert reply.intent == "knowledge" and kind == "faq", (reply.intent, reply.answer)
+    assert reply.citations and ids
+    assert fragment_problems(reply.answer) == []
+    assert len(re.findall(r"[。！？!?]|\.(?=\s|$)", reply.answer)) >= 2  # whole, not a line
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("客户已经拖了我3个月的款了，现在去买保险还能保这笔吗", "zh-buying-overdue-before-cover"),
+        ("客户已经逾期了，现在投保还来得及吗", "zh-buying-overdue-before-cover"),
+        ("帮我写一封催款函", "zh-collections-demand-letter-template"),
+        ("什么是坏账", "zh-glossary-bad-debt"),
+        ("What is not covered by the policy?", "en-cover-exclusions-full"),
+        ("What is not covered?", "en-cover-exclusions-full"),
+    ],
+)
+def test_questions_that_failed_before_get_their_entry(
+    shipped: object, question: str, entry: str
+) -> None:
+    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    assert _entry(reply) == ("faq", [entry]), reply.answer
+    assert fragment_problems(reply.answer) == []
+
+
+def test_an_overdue_debt_before_cover_is_answered_as_not_insured(shipped: object) -> None:
+    reply = shipped.chat("客户已经拖了我3个月的款了，现在去买保险还能保这笔吗")  # type: ignore[attr-defined]
+    first = reply.answer.split("。")[0]
+    assert re.search(r"不能|不保|不在", first), first
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["What is the waiting period?", "what is waiting period", "WHAT IS THE WAITING PERIOD?"],
+        ["What is the indemnity percentage?", "what's the indemnity percentage"],
+    ],
+)
+def test_casing_and_articles_never_flip_a_decision(shipped: object, variants: list[str]) -> None:
+    outcomes = {(r.intent, *_entry(r)[:1]) for r in map(shipped.chat, variants)}  # type: ignore[attr-defined]
+    assert len(outcomes) == 1, outcomes
+    assert outcomes.pop()[0] == "knowledge"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "信用卡逾期了怎么办",
+        "车险理赔要准备什么材料",
+        "花呗逾期三个月会被起诉吗",
+        "my credit card payment is late",
+    ],
+)
+def test_near_miss_off_topic_questions_are_declined_naming_what_we_do(
+    shipped: object, question: str
+) -> None:
+    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    assert reply.intent == "oos", reply.answer
+    assert not reply.citations
+    assert re.search(r"货款|贸易信用保险|应收|business customers|trade credit", reply.answer)
+
+
+def test_a_claim_documents_question_for_a_named_cause_still_opens_the_checklist(
+    shipped: object,
+) -> None:
+    reply = shipped.chat("买家破产了要准备什么材料？")  # type: ignore[attr-defined]
+    assert reply.intent == "claim"

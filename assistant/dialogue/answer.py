@@ -222,10 +222,11 @@ class Answerer:
         return None
 
     def section_hit(self, doc_id: str, heading: str) -> Hit | None:
-        """The first chunk of a guide section, for citing the heading an entry names."""
+        """The first chunk under a heading (a guide section, or a chapter of the policy),
+        for citing the basis an entry names."""
         for rec in self.engine.records:
             m = rec.metadata
-            if m.get("doc_id") == doc_id and str(m.get("section", "")).split(" > ")[-1] == heading:
+            if m.get("doc_id") == doc_id and heading in str(m.get("section", "")).split(" > "):
                 return _hit(rec.id, rec.text, m)
         return None
 
