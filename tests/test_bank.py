@@ -461,3 +461,29 @@ def test_a_claim_documents_question_for_a_named_cause_still_opens_the_checklist(
 ) -> None:
     reply = shipped.chat("买家破产了要准备什么材料？")  # type: ignore[attr-defined]
     assert reply.intent == "claim"
+
+
+def test_support_reads_unanswered_questions_grouped_by_entry_as_json_and_csv(
+    api_server: object,
+) -> None:
+    import csv
+    import io
+
+    import httpx
+
+    from tests.conftest import SUPPORT_KEY
+
+    url = api_server.url  # type: ignore[attr-defined]
+    question = '=HYPERLINK("http://x") 今天天气怎么样 讲个笑话'
+    reply = httpx.post(f"{url}/v1/chat", json={"message": question}, timeout=60).json()
+    assert reply["intent"] in ("oos", "knowledge", "chitchat", "did_you_mean")
+    auth = {"Authorization": f"Bearer {SUPPORT_KEY}"}
+    body = httpx.get(f"{url}/v1/admin/unanswered", headers=auth, timeout=30).json()
+    texts = [ex["text"] for g in body["groups"] for ex in g["examples"]]
+    assert question in texts
+    assert body["total"] >= 1 and all(g["count"] >= 1 for g in body["groups"])
+    resp = httpx.get(f"{url}/v1/admin/unanswered?format=csv", headers=auth, timeout=30)
+    assert resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text.lstrip("\ufeff"))))
+    assert any(r["text"] == "'" + question for r in rows)  # a formula stays text
+    assert httpx.get(f"{url}/v1/admin/unanswered", timeout=30).status_code == 401
