@@ -288,7 +288,7 @@ class RetrievalEngine:
                 "related": json.loads(str(m.get("related") or "[]")),
             }
         s = self.settings
-        cal = matching_calibration(s.embedding_backend)
+        cal = dict(matching_calibration(s.embedding_backend))  # settings override a copy
         for key, value in (
             ("answer", s.bank_answer_threshold),
             ("suggest", s.bank_suggest_threshold),
