@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.i18n import t
-from assistant.knowledge.bank import fragment_problems
+from assistant.knowledge.bank import ABOUT_DOC, LIST_ITEM, fragment_problems
 from assistant.knowledge.chunking import clause_number
 from assistant.knowledge.documents import detect_lang, text_units
 from assistant.matching import OFFTOPIC, EntryMatch
@@ -417,12 +417,6 @@ class Answerer:
 
 PASSAGE_EXTRA = 10  # bank entries among the hits are skipped: look a little deeper
 PASSAGE_CAP_UNITS = 260  # text units (CJK characters + latin words) of quoted passages
-_ABOUT_DOC = re.compile(
-    r"^(本文|本指南|本篇|本章|本节|下文|以下(将|按)|this (guide|article|document|page|section)|"
-    r"in this (guide|article))",
-    re.I,
-)
-_LIST_ITEM = re.compile(r"^([-*•]|\d+[.、)]|[（(][一二三四五六七八九十\d]+[)）])\s*")
 
 
 def offtopic_checked(matches: list[EntryMatch], veto: float) -> list[EntryMatch]:
@@ -473,7 +467,7 @@ def _whole_unit_text(hit: Hit, cap: int) -> str:
         if (
             not line
             or line.startswith(("|", "#", "---"))
-            or _ABOUT_DOC.match(line.replace("**", ""))
+            or ABOUT_DOC.match(line.replace("**", ""))
         ):
             continue
         lines.append(line)
@@ -496,7 +490,7 @@ def _whole_unit_text(hit: Hit, cap: int) -> str:
     # No opener without its items, and no unfinished sentence at the end.
     while kept and re.search(r"[:：]\s*$", kept[-1]):
         kept.pop()
-    if kept and not _LIST_ITEM.match(kept[-1]) and not re.search(r"[。！？.!?）)\]]\s*$", kept[-1]):
+    if kept and not LIST_ITEM.match(kept[-1]) and not re.search(r"[。！？.!?）)\]]\s*$", kept[-1]):
         sentences = [x for x in _SPLIT.split(kept[-1]) if x.strip()]
         trimmed = "".join(sentences[:-1]).strip() if len(sentences) > 1 else ""
         if trimmed:
@@ -515,12 +509,7 @@ def _drop_fragments(lines: list[str]) -> str:
 
 def _stub(line: str) -> bool:
     bare = line.replace("**", "").strip()
-    return len(bare) < 12 and not _LIST_ITEM.match(bare)
-
-
-def _overlap(a: str, b: str) -> float:
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / max(1, min(len(sa), len(sb)))
+    return len(bare) < 12 and not LIST_ITEM.match(bare)
 
 
 def cited_numbers(text: str) -> set[int]:

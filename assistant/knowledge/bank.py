@@ -249,7 +249,13 @@ def _sentences(text: str) -> list[str]:
     return [p for p in (x.strip() for x in parts) if len(p) > 1]
 
 
-_LIST_ITEM = re.compile(r"^([-*•]|\d+[.、)]|[（(]?[一二三四五六七八九十\d]+[)）、])")
+LIST_ITEM = re.compile(r"^([-*•]|\d+[.、)]|[（(]?[一二三四五六七八九十\d]+[)）、])")
+# A line that talks about the document instead of the subject ("本文按…的顺序展开").
+ABOUT_DOC = re.compile(
+    r"^(本文|本指南|本篇|本章|本节|下文|以下(将|按)|this (guide|article|document|page|section)|"
+    r"in this (guide|article))",
+    re.I,
+)
 
 
 def fragment_problems(text: str) -> list[str]:
@@ -262,11 +268,11 @@ def fragment_problems(text: str) -> list[str]:
         bare = re.sub(r"\s*\[\d+\]\s*", "", line).replace("**", "").strip()
         following = content[pos + 1] if pos + 1 < len(content) else ""
         opener = bool(_OPENER.search(bare))
-        if opener and not _LIST_ITEM.match(following):
+        if opener and not LIST_ITEM.match(following):
             problems.append(f"opener without its list: {bare[:40]}")
-        if re.match(r"^(本文|本指南|本篇|本章|this (guide|article|document|page))", bare, re.I):
+        if ABOUT_DOC.match(bare):
             problems.append(f"line about the document itself: {bare[:40]}")
-        if len(bare) < 12 and not _LIST_ITEM.match(bare) and not opener:
+        if len(bare) < 12 and not LIST_ITEM.match(bare) and not opener:
             problems.append(f"line under 12 characters: {bare}")
     return problems
 
