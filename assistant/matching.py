@@ -41,6 +41,7 @@ _UNFITTED = {
     "margin": 0.05,
     "veto": 0.02,
     "override": 0.8,
+    "pair": 0.0,
 }
 # Per embedder: the cosine range mapped to [0, 1], the blend weights and the thresholds.
 CALIBRATION: dict[str, dict[str, float]] = {
@@ -57,10 +58,11 @@ CALIBRATION: dict[str, dict[str, float]] = {
         "chars": 0.2,
         "words": 0.3,
         "answer": 0.50,
-        "suggest": 0.46,
+        "suggest": 0.45,
         "margin": 0.05,
         "veto": 0.02,
         "override": 0.75,
+        "pair": 0.5,
     },
     # Not fitted: a starting point for embedders with a wider cosine spread (USE, local
     # sentence-transformers models); fit with `python -m evals answers --calibrate`.
@@ -71,6 +73,25 @@ CALIBRATION: dict[str, dict[str, float]] = {
 
 def calibration_for(backend: str) -> dict[str, float]:
     return CALIBRATION["st" if backend.startswith("sentence-transformers:") else backend]
+
+
+def entry_agreement(
+    blend: np.ndarray, entry_of: np.ndarray, n_entries: int, pair: float
+) -> np.ndarray:
+    """Each phrasing's score with its entry's agreement folded in: with ``pair`` > 0, an
+    entry's best phrasing loses ``pair / 2`` of its lead over the entry's second best, so an
+    entry that several phrasings support outranks one lucky phrasing (scores below 0, the
+    other language, stay as they are)."""
+    if not pair or not len(blend):
+        return blend
+    best = np.full(n_entries, -np.inf)
+    np.maximum.at(best, entry_of, blend)
+    is_best = blend >= best[entry_of]
+    second = np.full(n_entries, -np.inf)
+    np.maximum.at(second, entry_of, np.where(is_best, -np.inf, blend))
+    second = np.where(np.isfinite(second), second, best)
+    out = blend - 0.5 * pair * (best[entry_of] - second[entry_of])
+    return np.where(blend < 0, blend, out)
 
 
 @dataclass
@@ -125,6 +146,9 @@ class EntryMatcher:
         self.normalize = normalize
         self.tokenize = tokenize
         self.rows = np.asarray([r for r, _ in phrasings], dtype=np.int64)
+        # Dense entry index per phrasing, for per-entry reductions.
+        _, self._entry_of = np.unique(self.rows, return_inverse=True)
+        self._n_entries = int(self._entry_of.max()) + 1 if len(self.rows) else 0
         self.texts = [t for _, t in phrasings]
         self.langs = np.asarray([entries[r]["lang"] for r, _ in phrasings])
         self.offtopic = np.asarray([entries[r]["category"] == OFFTOPIC for r, _ in phrasings])
@@ -179,11 +203,14 @@ class EntryMatcher:
                 self._recent.pop(next(iter(self._recent)))
         return out
 
+    def _entry_blend(self, blend: np.ndarray) -> np.ndarray:
+        return entry_agreement(blend, self._entry_of, self._n_entries, self.cal.get("pair", 0.0))
+
     def offtopic_score(self, text: str, vector: list[float] | None, lang: str | None) -> float:
         """The best match among the off-topic exemplars (0 when there are none)."""
         if not self.texts or not self.offtopic.any():
             return 0.0
-        blend = self._scores(text, vector, lang)[0]
+        blend = self._entry_blend(self._scores(text, vector, lang)[0])
         return max(0.0, float(blend[self.offtopic].max()))
 
     def twin(self, match: EntryMatch, lang: str) -> EntryMatch | None:
@@ -213,7 +240,8 @@ class EntryMatcher:
         """The ``k`` best entries (best first), restricted to ``lang`` when given."""
         if not self.texts:
             return []
-        blend, cos, chars, words = self._scores(text, vector, lang)
+        raw, cos, chars, words = self._scores(text, vector, lang)
+        blend = self._entry_blend(raw)
         # Best phrasing per entry: sort by score, keep each entry's first occurrence.
         order = np.argsort(-blend, kind="stable")
         seen: set[int] = set()

@@ -38,6 +38,7 @@ import yaml
 
 from assistant.config import Settings, get_settings
 from assistant.knowledge.bank import fragment_problems
+from assistant.matching import entry_agreement
 from assistant.models import Reply
 from evals.dialogue import is_refusal
 
@@ -262,8 +263,9 @@ def calibrate(settings: Settings | None = None, path: Path = GOLDEN) -> dict[str
     cats = np.asarray([matcher.entries[r]["category"] for r in matcher.rows])
     lang_ok = [matcher.langs == c["lang"] for c in cases]
     best: dict[str, Any] = {"score": -1.0}
-    for lo, wd, wc in itertools.product(
-        (0.75, 0.8, 0.85), (0.4, 0.5, 0.6, 0.7), (0.1, 0.2, 0.3, 0.4)
+    entry_of, n_entries = matcher._entry_of, matcher._n_entries
+    for lo, wd, wc, pair in itertools.product(
+        (0.75, 0.8, 0.85), (0.4, 0.5, 0.6, 0.7), (0.1, 0.2, 0.3, 0.4), (0.0, 0.5, 1.0)
     ):
         ww = round(1.0 - wd - wc, 2)
         if ww < 0:
@@ -272,6 +274,7 @@ def calibrate(settings: Settings | None = None, path: Path = GOLDEN) -> dict[str
         for (cos, chars, words), ok in zip(feats, lang_ok, strict=True):
             dense = np.clip((cos - lo) / (0.97 - lo), 0, 1)
             blend = np.where(ok, wd * dense + wc * chars + ww * words, -1)
+            blend = entry_agreement(blend, entry_of, n_entries, pair)
             order = np.argsort(-blend)[:40]
             seen: list[tuple[str, str, float]] = []
             for i in order:
@@ -293,6 +296,7 @@ def calibrate(settings: Settings | None = None, path: Path = GOLDEN) -> dict[str
                     "dense": wd,
                     "chars": wc,
                     "words": ww,
+                    "pair": pair,
                     "answer": round(float(t_ans), 3),
                     "suggest": t_sug,
                     **stats,

@@ -189,6 +189,9 @@ def test_fragment_checker_finds_openers_stubs_and_lines_about_the_document() -> 
     assert fragment_problems("太短了。")
     assert not fragment_problems("催款函应包括：\n1. 欠款金额和发票号\n2. 付款期限")
     assert not fragment_problems("示例条款下，逾期申报要在原应付款日后60天内提交。")
+    # A script quoted under its opener is the opener's content, not a missing list.
+    assert not fragment_problems("Sample phone script:\n> Hello, this is Li from ABC Trading.")
+    assert fragment_problems("Sample phone script:\nCall again on day 7 if nothing arrives.")
 
 
 def test_check_reports_missing_similar_bad_related_and_unknown_placeholders(

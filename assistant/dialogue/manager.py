@@ -79,6 +79,15 @@ _NO_BAD_DEBT = re.compile(
     re.I,
 )
 # Question words _QUESTION leaves to the router (colloquial ones included).
+# The user's own claim to make ("我们要报个案子索赔", "we need to file a claim"), not a
+# question about how claims work ("理赔要什么材料").
+_OWN_CLAIM = re.compile(
+    r"(我|咱|本公司|公司)[们哋]?\s*(现在|准备|打算|想|要|需要|得|正在|正要){1,2}.{0,6}"
+    r"(报案|报个案|索赔|理赔|申请赔|出险|claim)|"
+    r"\b(we|i)\b.{0,12}\b(want|need|have|going|would like|'d like|am about|are about)\b.{0,8}"
+    r"\b(to )?(file|make|submit|lodge|start)\b.{0,10}\bclaim",
+    re.I,
+)
 _ASKS = re.compile(r"啥|咋|多久|多少|几[天个次期]|么|呢|还是|要不要|能不能|是不是|算不算|还保不保")
 # Bank categories a form serves: with the user's own figures the form answers them.
 FORM_TOPICS = {
@@ -305,6 +314,10 @@ class DialogueManager:
             other = top.category not in FORM_TOPICS[intent] | {"glossary"}
             return other and top.score >= cal["override"]
         if intent == "claim":
+            if not figures and not _OWN_CLAIM.search(text):
+                # No cause and no facts of a case ("理赔要什么材料", "投保要准备啥资料"): a
+                # question about how things work, which the bank answers, not a case to check.
+                return True
             # A cause was named: only a clear answer on another topic beats the checklist.
             return top.category not in FORM_TOPICS["claim"] and top.score >= cal["answer"]
         if COMPUTE.search(text) and top.score < cal["override"]:

@@ -261,14 +261,15 @@ ABOUT_DOC = re.compile(
 def fragment_problems(text: str) -> list[str]:
     """Lines a reader would see as broken: an opener ("…：") with no list under it, a line
     about the document itself, or a stub under 12 characters. A list item, and an opener
-    followed by its items ("您是不是想问：" + 1. 2. 3.), are whole however short."""
+    followed by its items ("您是不是想问：" + 1. 2. 3.), a quote ("> …") or a table, are whole
+    however short."""
     problems = []
     content = [ln.strip() for ln in text.split("\n") if ln.strip()]
     for pos, line in enumerate(content):
         bare = re.sub(r"\s*\[\d+\]\s*", "", line).replace("**", "").strip()
         following = content[pos + 1] if pos + 1 < len(content) else ""
         opener = bool(_OPENER.search(bare))
-        if opener and not LIST_ITEM.match(following):
+        if opener and not (LIST_ITEM.match(following) or following.startswith((">", "|"))):
             problems.append(f"opener without its list: {bare[:40]}")
         if ABOUT_DOC.match(bare):
             problems.append(f"line about the document itself: {bare[:40]}")
