@@ -252,6 +252,14 @@ def _iso(value: datetime) -> str:
     return _as_utc(value).isoformat()
 
 
+def _contact_differs(row: LeadRow, lead: LeadRecord) -> bool:
+    """Does ``lead`` name a different phone or person than the stored lead?"""
+    return bool(
+        (row.phone and lead.phone and row.phone != lead.phone)
+        or (row.name and lead.name and row.name.strip() != lead.name.strip())
+    )
+
+
 def _lead_dict(row: LeadRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -525,6 +533,12 @@ class Store:
                     if merge_session and lead.session_id
                     else None
                 )
+                foreign = earlier is not None and _contact_differs(earlier, lead)
+                if foreign:
+                    # Someone else's phone or name on this session id: a new lead, never an
+                    # overwrite of the stored contact (a public post may carry any id), and
+                    # not linked to that session or its transcript.
+                    earlier = None
                 if earlier is not None:
                     lead_id, created = earlier.id, False
                     self._merge_into(session, earlier, lead)
@@ -532,13 +546,13 @@ class Store:
                     lead_id, created = new_id("lead"), True
                     row = LeadRow(
                         id=lead_id,
-                        session_id=lead.session_id,
+                        session_id=None if foreign else lead.session_id,
                         name=lead.name,
                         phone=lead.phone,
                         company=lead.company,
                         need=lead.need,
                         details=lead.details,
-                        transcript=[dict(item) for item in lead.transcript],
+                        transcript=[] if foreign else [dict(item) for item in lead.transcript],
                         channel=lead.channel,
                         idempotency_key=key,
                         status="new",
@@ -562,10 +576,11 @@ class Store:
         return lead_id, created
 
     def _merge_into(self, session: Session, row: LeadRow, lead: LeadRecord) -> None:
-        """Fill in what the later submission adds; details are appended, not replaced."""
-        row.phone = lead.phone or row.phone
-        row.name = lead.name or row.name
-        row.company = lead.company or row.company
+        """Fill in what the later submission adds: empty contact fields only (a stored phone,
+        name or company is never changed here); details are appended, not replaced."""
+        row.phone = row.phone or lead.phone
+        row.name = row.name or lead.name
+        row.company = row.company or lead.company
         if lead.need and lead.need != "other":
             row.need = lead.need
         if lead.details and lead.details not in (row.details or ""):

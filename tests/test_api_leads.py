@@ -145,3 +145,27 @@ def test_a_form_sent_after_the_chat_captured_the_lead_completes_that_lead(
         if row["session_id"] == chat["session_id"]
     ]
     assert len(same_session) == 1
+
+
+def test_a_public_lead_post_never_takes_over_another_visitors_lead(
+    url: str, api_server: Any
+) -> None:
+    """The hole: a POST /v1/leads with a victim's session id overwrote the victim's phone
+    and name. Now it fills empty fields only, and other contact details make a new lead."""
+    chat = httpx.post(
+        f"{url}/v1/chat",
+        json={"message": "请专家联系我，我姓钱，电话13811112222", "channel": "widget"},
+        timeout=60,
+    ).json()
+    victim = chat["lead_id"]
+    assert victim, chat["answer"]
+    before = api_server.assistant.store.get_lead(victim)
+    attack = {"phone": "+8617700001111", "name": "攻击者", "session_id": chat["session_id"]}
+    resp = httpx.post(f"{url}/v1/leads", json=attack, headers={"Idempotency-Key": "takeover-1"})
+    assert resp.status_code == 201
+    assert resp.json()["lead_id"] != victim and resp.json()["created"] is True
+    after = api_server.assistant.store.get_lead(victim)
+    assert after["phone"] == before["phone"] == "+8613811112222"
+    assert after["name"] == before["name"]
+    attacker = api_server.assistant.store.get_lead(resp.json()["lead_id"])
+    assert attacker["phone"] == "+8617700001111" and attacker["transcript"] == []
