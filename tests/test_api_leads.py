@@ -114,16 +114,20 @@ def test_plain_text_keys_in_settings_are_refused() -> None:
         Settings(api_keys="support:my-secret-key", _env_file=None)  # type: ignore[call-arg]
 
 
+def _chat_lead(url: str, message: str) -> dict[str, Any]:
+    """A widget chat turn in which the prospect leaves a phone; the reply carries the lead."""
+    chat = httpx.post(
+        f"{url}/v1/chat", json={"message": message, "channel": "widget"}, timeout=60
+    ).json()
+    assert chat["lead_id"], chat["answer"]
+    return dict(chat)
+
+
 def test_a_form_sent_after_the_chat_captured_the_lead_completes_that_lead(
     url: str, api_server: Any
 ) -> None:
-    chat = httpx.post(
-        f"{url}/v1/chat",
-        json={"message": "请专家联系我，电话13912345678", "channel": "widget"},
-        timeout=60,
-    ).json()
+    chat = _chat_lead(url, "请专家联系我，电话13912345678")
     captured = chat["lead_id"]
-    assert captured, chat["answer"]
     form = {
         "phone": "139 1234 5678",
         "name": "赵女士",
@@ -152,13 +156,8 @@ def test_a_public_lead_post_never_takes_over_another_visitors_lead(
 ) -> None:
     """The hole: a POST /v1/leads with a victim's session id overwrote the victim's phone
     and name. Now it fills empty fields only, and other contact details make a new lead."""
-    chat = httpx.post(
-        f"{url}/v1/chat",
-        json={"message": "请专家联系我，我姓钱，电话13811112222", "channel": "widget"},
-        timeout=60,
-    ).json()
+    chat = _chat_lead(url, "请专家联系我，我姓钱，电话13811112222")
     victim = chat["lead_id"]
-    assert victim, chat["answer"]
     before = api_server.assistant.store.get_lead(victim)
     attack = {"phone": "+8617700001111", "name": "攻击者", "session_id": chat["session_id"]}
     resp = httpx.post(f"{url}/v1/leads", json=attack, headers={"Idempotency-Key": "takeover-1"})
