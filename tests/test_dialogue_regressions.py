@@ -458,3 +458,22 @@ def test_asking_for_the_checklist_mid_claim_shows_it_with_what_is_held(
     reply = talk(bot, opening, held, ask)
     assert tool(reply, "claim_checklist")["documents_held"] == ["invoices", "sales_contract"]
     assert "✅" in reply.answer and "⬜" in reply.answer  # the list itself, not a count
+
+
+@pytest.mark.parametrize(
+    ("message", "lang"),
+    [
+        ("客户破产了，发票9999年12月31日到期", "zh"),
+        ("the invoice was due on 31 December 9999, buyer defaulted", "en"),
+        ("分期还款：欠款30万分6期，第一期9999年1月1日，原应付款日2026年3月31日", "zh"),
+    ],
+)
+def test_a_date_outside_a_sane_range_gets_a_clear_reply_not_an_error(
+    bot: Assistant, message: str, lang: str
+) -> None:
+    """ "9999年12月31日" used to overflow Python's date range while the claim deadlines were
+    computed, and the user saw the generic error reply."""
+    reply = talk(bot, message)
+    assert t(lang, "dialogue.date_out_of_range") in reply.answer
+    assert t(lang, "dialogue.error") not in reply.answer
+    assert reply.intent in ("claim", "calculator"), reply.intent

@@ -559,3 +559,14 @@ def test_a_future_due_date_does_not_ask_for_an_overdue_notification_now() -> Non
     )
     assert any("尚未逾期" in w for w in out.warnings)
     assert not any("立即向保险人提交书面逾期申报" in s for s in out.next_steps)
+
+
+@pytest.mark.parametrize("field", ["due_date", "reported_on", "aware_on", "judgment_on"])
+def test_claim_dates_outside_a_sane_range_are_refused(field: str) -> None:
+    from pydantic import ValidationError
+
+    from assistant.tools.claims import ClaimInput
+
+    with pytest.raises(ValidationError, match="date_out_of_range"):
+        ClaimInput.model_validate({"cause": "insolvency", field: "9999-12-31"})
+    assert ClaimInput.model_validate({"cause": "insolvency", field: "2026-03-31"})

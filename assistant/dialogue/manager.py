@@ -634,14 +634,19 @@ class DialogueManager:
         self, form_name: str, err: ValidationError, state: dict[str, Any], lang: str, intent: str
     ) -> Turn:
         """A value the tool refuses: drop it and ask for it again, naming the field."""
-        bad = [str(e["loc"][0]) for e in err.errors(include_url=False) if e["loc"]]
+        errors = err.errors(include_url=False)
+        bad = [str(e["loc"][0]) for e in errors if e["loc"]]
         filled = state["slots"].get(form_name, {})
         for name in bad:
             filled.pop(name, None)
         log.info("tool %s refused %s", form_name, bad)
         askable = [b for b in bad if self._ask_text(form_name, b, lang, state)]
         if askable:
-            return self._ask(form_name, askable, state, lang, intent)
+            turn = self._ask(form_name, askable, state, lang, intent)
+            if any("date_out_of_range" in str(e.get("msg", "")) for e in errors):
+                # "9999年12月31日": say why the date is asked again.
+                turn.answer = t(lang, "dialogue.date_out_of_range") + "\n\n" + turn.answer
+            return turn
         state["active"], state["asked"] = None, []
         return Turn(t(lang, "dialogue.not_understood"), intent, refusal=True)
 

@@ -82,6 +82,21 @@ MAX_AMOUNT = 1e15
 """Largest amount a tool accepts, in CNY (1,000 trillion): far above any real SME figure,
 and small enough that every result rounds and prints exactly."""
 
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+"""Dates a tool accepts: an invoice, notice or judgment outside these is a typing slip, and
+the deadlines computed from it must stay inside Python's date range."""
+
+
+def sane_date(value: date | None) -> date | None:
+    """Pydantic validator body: refuse a date outside ``EARLIEST_DATE``..``LATEST_DATE``."""
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(
+            f"date_out_of_range: {value.isoformat()} is outside "
+            f"{EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()}"
+        )
+    return value
+
 
 def half_up(value: float, places: int = 0) -> float:
     """Commercial rounding (0.5 up), not Python's banker's rounding, for money and rates."""

@@ -12,11 +12,19 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.knowledge.params import PolicyParams
 from assistant.models import Lang
-from assistant.tools._text import MAX_AMOUNT, clause_label, fmt_date, half_up, money, num
+from assistant.tools._text import (
+    MAX_AMOUNT,
+    clause_label,
+    fmt_date,
+    half_up,
+    money,
+    num,
+    sane_date,
+)
 
 # Cash-ratio reading, as guide-cash-ratio states it: >= 1.0 strong, 0.5-1.0 where most
 # healthy SMEs sit, below 0.5 dependent on collections; far above 2.0 may mean idle cash.
@@ -307,6 +315,8 @@ class PaymentPlanInput(BaseModel):
     original_due_date: date = Field(
         description="Original due date of the oldest unpaid invoice (YYYY-MM-DD)."
     )
+
+    _sane_dates = field_validator("first_date", "original_due_date")(staticmethod(sane_date))
 
     @model_validator(mode="after")
     def _at_least_a_cent_each(self) -> PaymentPlanInput:

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.knowledge.params import ClaimDocument, PolicyParams
 from assistant.models import Lang
@@ -23,6 +23,7 @@ from assistant.tools._text import (
     match_aliases,
     money,
     num,
+    sane_date,
 )
 
 Cause = Literal["insolvency", "protracted_default", "dispute"]
@@ -95,6 +96,10 @@ class ClaimInput(BaseModel):
             "Documents the insured already has, as free text (e.g. '合同、发票和送货单', "
             "\"lawyer's letter\") or document ids (e.g. 'invoices')."
         ),
+    )
+
+    _sane_dates = field_validator("due_date", "today", "reported_on", "aware_on", "judgment_on")(
+        staticmethod(sane_date)
     )
 
     @model_validator(mode="after")
