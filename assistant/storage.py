@@ -114,6 +114,52 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else _as_utc(value)
 
 
+# Control characters (C0 and C1, but tab and newline) never reach the database: NUL is
+# refused by PostgreSQL in text and JSON, and the others only hide text in exports and logs.
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), *range(127, 160)])
+
+
+def clean_text(value: str) -> str:
+    """``value`` without control characters (tab and newline are kept)."""
+    return value.translate(_CONTROL)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+class CleanString(TypeDecorator[str]):
+    """``String(n)`` stored without control characters, whatever route wrote it."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clean_text(value)
+
+
+class CleanText(CleanString):
+    """Text stored without control characters."""
+
+    impl = Text
+
+
+class CleanJSON(TypeDecorator[Any]):
+    """JSON whose strings (keys and values, at any depth) carry no control characters."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else _clean(value)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -124,9 +170,9 @@ class ChatSessionRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lang: Mapped[str] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(20))
-    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lang: Mapped[str] = mapped_column(CleanString(8))
+    channel: Mapped[str] = mapped_column(CleanString(20))
+    state: Mapped[dict[str, Any]] = mapped_column(CleanJSON, default=dict)
 
 
 class MessageRow(Base):
@@ -137,9 +183,9 @@ class MessageRow(Base):
     session_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE")
     )
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
-    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    role: Mapped[str] = mapped_column(CleanString(16))
+    content: Mapped[str] = mapped_column(CleanText)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -149,15 +195,15 @@ class LeadRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # No foreign key: a lead must outlive the chat it came from (privacy deletion).
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(100), default="")
-    phone: Mapped[str] = mapped_column(String(20))
-    company: Mapped[str] = mapped_column(String(200), default="")
-    need: Mapped[str] = mapped_column(String(40))
-    details: Mapped[str] = mapped_column(Text, default="")
-    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    channel: Mapped[str] = mapped_column(String(20), default="api")
+    name: Mapped[str] = mapped_column(CleanString(100), default="")
+    phone: Mapped[str] = mapped_column(CleanString(20))
+    company: Mapped[str] = mapped_column(CleanString(200), default="")
+    need: Mapped[str] = mapped_column(CleanString(40))
+    details: Mapped[str] = mapped_column(CleanText, default="")
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(CleanJSON, default=list)
+    channel: Mapped[str] = mapped_column(CleanString(20), default="api")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    status: Mapped[str] = mapped_column(CleanString(20), default="new", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -168,9 +214,9 @@ class FeedbackRow(Base):
     session_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True
     )
-    message_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(CleanString(64))
     rating: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -185,15 +231,15 @@ class UnansweredRow(Base):
     session_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True
     )
-    message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)
-    lang: Mapped[str] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(20), default="api")
-    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(CleanString(64), nullable=True)
+    kind: Mapped[str] = mapped_column(CleanString(20), index=True)
+    lang: Mapped[str] = mapped_column(CleanString(8))
+    channel: Mapped[str] = mapped_column(CleanString(20), default="api")
+    text: Mapped[str] = mapped_column(CleanText)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    nearest_entry: Mapped[str] = mapped_column(String(100), default="", index=True)
+    nearest_entry: Mapped[str] = mapped_column(CleanString(100), default="", index=True)
     nearest_score: Mapped[float] = mapped_column(Float, default=0.0)
-    top: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    top: Mapped[list[dict[str, Any]]] = mapped_column(CleanJSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -220,7 +266,7 @@ class OutboxRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     topic: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(CleanJSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

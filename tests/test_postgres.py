@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, inspect, text
 from assistant.storage import Base, LeadRecord, Store
 from tests.test_storage import (  # noqa: F401  (collected again with the fixture below)
     test_concurrent_turns_from_threads,
+    test_control_characters_never_reach_the_database,
     test_delete_session_erases_messages_state_and_feedback_but_keeps_leads,
     test_feedback,
     test_lead_idempotent_on_key,

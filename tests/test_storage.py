@@ -332,6 +332,41 @@ def test_feedback(store: Store) -> None:
         store.add_feedback(other, r["message_id"], 1, None)
 
 
+def test_control_characters_never_reach_the_database(store: Store) -> None:
+    """NUL in lead or feedback text made PostgreSQL fail with a 500; every text and JSON
+    column now drops control characters (tab and newline stay)."""
+    sid = new_id("s")
+    r = reply("答\x00复")
+    store.save_turn(
+        sid,
+        lang="zh",
+        channel="api",
+        user_text="客户\x00拖欠\x1b[31m",
+        reply=r,
+        state={"k\x00": "v\x07"},
+    )
+    store.add_feedback(sid, r["message_id"], -1, "没有\x00回答\r\n第二行\t完")
+    lead_id, _ = store.add_lead(
+        LeadRecord(
+            phone="+8613812345678",
+            name="王\x00总",
+            company="ABC\x85贸易",
+            need="claims",
+            details="第一行\n第二行\x00",
+            session_id=sid,
+            transcript=[{"role": "user", "content": "电话\x00138"}],
+        )
+    )
+    lead = store.get_lead(lead_id)
+    assert lead is not None
+    assert (lead["name"], lead["company"], lead["details"]) == ("王总", "ABC贸易", "第一行\n第二行")
+    assert lead["transcript"][0]["content"] == "电话138"
+    assert store.feedback(sid)[0]["reason"] == "没有回答\n第二行\t完"
+    turns = store.transcript(sid)
+    assert "客户拖欠[31m" in [t["content"] for t in turns]
+    assert "答复" in [t["content"] for t in turns]
+
+
 def test_chinese_json_is_stored_readably(store: Store, db_path: Path) -> None:
     sid = new_id("s")
     store.save_turn(
