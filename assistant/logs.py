@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import unicodedata
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+from phonenumbers import Leniency
 from pythonjsonlogger.json import JsonFormatter
 
 if TYPE_CHECKING:
@@ -33,14 +36,37 @@ _RESERVED = set(vars(logging.makeLogRecord({})))
 _FORMATTER = logging.Formatter()
 
 
+def _hide(span: str) -> str:
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", span))
+    return "*" * max(len(digits) - 4, 0) + digits[-4:]
+
+
+def _width_folded(text: str) -> str:
+    """Full-width digits and brackets as ASCII, one character for one, so spans found in
+    the folded text are the same spans in the original."""
+    out = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
 def mask_phones(text: str) -> str:
-    """Keep the last four digits, so support can still match a lead they are told about."""
+    """Keep the last four digits, so support can still match a lead they are told about.
 
-    def hide(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        return "*" * (len(digits) - 4) + digits[-4:]
-
-    return _PHONE.sub(hide, text)
+    Numbers are found by ``phonenumbers.PhoneNumberMatcher``, the parser lead capture uses,
+    so every format a lead accepts ("138.1234.5678", "(010) 12345678", full-width digits)
+    is masked; the pattern below then catches number-like runs the matcher finds invalid."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    folded = _width_folded(text)
+    spans = [
+        (m.start, m.end)
+        for m in phonenumbers.PhoneNumberMatcher(folded, "CN", leniency=Leniency.VALID)
+    ]
+    for start, end in reversed(spans):
+        text = text[:start] + _hide(text[start:end]) + text[end:]
+    return _PHONE.sub(lambda m: _hide(m.group(0)), text)
 
 
 def mask_name(value: str) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -271,6 +272,32 @@ def test_log_lines_are_json_with_the_request_id_and_no_phone_numbers_or_names(
     assert line["lead"] == {"mobile": "*******9876", "company": "宁波某某贸易"}
     assert line["order_id"] == "20261128000123456"
     assert line["amount"] == 13800000000000
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "138.1234.5678",
+        "(010) 12345678",
+        "１３８１２３４５６７８",
+        "+86 (138) 1234-5678",
+        "0755-8765 4321",
+    ],
+)
+def test_every_phone_format_a_lead_accepts_is_masked_in_logs(
+    json_log: io.StringIO, typed: str
+) -> None:
+    """The log mask and lead capture read numbers with the same parser (phonenumbers), so
+    a format the lead form accepts can't slip through the log unmasked."""
+    from assistant.tools.leads import normalize_phone
+
+    e164 = normalize_phone(typed)
+    logging.getLogger("assistant.test").info("visitor typed %s", typed, extra={"raw": typed})
+    [line] = lines(json_log)
+    last4 = e164[-4:]
+    for text in (line["message"], line["raw"]):
+        digits = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit())
+        assert digits.endswith(last4) and len(digits) == 4, text
 
 
 def test_a_logged_exception_does_not_leak_a_phone(json_log: io.StringIO) -> None:
