@@ -300,6 +300,37 @@ def test_every_phone_format_a_lead_accepts_is_masked_in_logs(
         assert digits.endswith(last4) and len(digits) == 4, text
 
 
+def test_an_unhandled_error_is_logged_with_its_request_id_and_answered_500(
+    json_log: io.StringIO,
+) -> None:
+    """500 lines used to carry request_id "-": Starlette's outermost error middleware logs
+    after the request's context is gone. The request context now logs and answers."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from assistant.api import errors
+    from assistant.api.middleware import RequestContext
+
+    app = FastAPI()
+    errors.install(app)
+    app.add_middleware(RequestContext)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("disk on fire for 13812345678")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        resp = client.get("/boom", headers={"X-Request-ID": "req-500-test"})
+    assert resp.status_code == 500 and resp.json()["error"]["code"] == "internal_error"
+    assert resp.headers["x-request-id"] == "req-500-test"
+    logged = lines(json_log)
+    failure = [ln for ln in logged if ln["message"].startswith("unhandled error")]
+    assert failure and all(ln["request_id"] == "req-500-test" for ln in failure)
+    assert "RuntimeError" in failure[0]["exc_info"]
+    assert "13812345678" not in json_log.getvalue()
+    assert all(ln["request_id"] != "-" for ln in logged if ln["level"] == "ERROR")
+
+
 def test_a_logged_exception_does_not_leak_a_phone(json_log: io.StringIO) -> None:
     """Error text often quotes the input: a validation error's ``input_value``, or the
     SQL parameters of a failed insert. The traceback is part of the line, so it must be

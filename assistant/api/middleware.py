@@ -47,18 +47,31 @@ class RequestContext:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, responded = int(message["status"]), True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except Exception:
+                # Logged and answered here, inside the request's context, so the line
+                # carries its request id (Starlette's outermost error middleware runs
+                # after the id is gone).
+                log.exception("unhandled error on %s", scope.get("path", ""))
+                if responded:
+                    raise
+                lang = lang_of(_header(scope, b"accept-language"))
+                await JSONResponse(error_body(lang, "internal_error"), status_code=500)(
+                    scope, receive, send_wrapper
+                )
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
