@@ -67,6 +67,26 @@ def test_leads_export_as_csv_with_chinese_intact(url: str) -> None:
     assert any(r["name"] == "李经理" and r["phone"] == "+861012345678" for r in rows)
 
 
+def test_leads_csv_cells_that_a_spreadsheet_would_run_are_escaped(url: str) -> None:
+    """The hole: the leads CSV exported =HYPERLINK(...), +1+cmd|... and @SUM(...) raw."""
+    hostile = {
+        "name": '=HYPERLINK("http://x.invalid","点我")',
+        "company": "+1+cmd|' /C calc'!A0",
+        "details": "@SUM(A1:A9)",
+    }
+    resp = httpx.post(f"{url}/v1/leads", json={"phone": "13700002222", **hostile})
+    assert resp.status_code == 201
+    export = httpx.get(f"{url}/v1/leads?format=csv", headers={"X-API-Key": SUPPORT_KEY})
+    [row] = [
+        r
+        for r in csv.DictReader(io.StringIO(export.text.lstrip("\ufeff")))
+        if r["phone"] == "+8613700002222"
+    ]
+    for field, value in hostile.items():
+        assert row[field] == "'" + value
+    assert row["phone"] == "+8613700002222"  # a plain number stays a number
+
+
 def test_feedback_attaches_to_a_real_answer_only(url: str) -> None:
     reply = httpx.post(f"{url}/v1/chat", json={"message": "逾期申报期限是多久？"}).json()
     ok = httpx.post(
