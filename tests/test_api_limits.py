@@ -171,6 +171,19 @@ def test_leads_and_feedback_count_against_the_ip_limit(serve: Callable[..., str]
     retry_after(chat(url))
 
 
+def test_tool_and_session_routes_count_against_the_ip_limit(serve: Callable[..., str]) -> None:
+    """The hole: /v1/tools/* and /v1/sessions/* took 200 requests from one IP, no 429."""
+    url = serve(rate_limit_ip="3/minute")
+    sid = chat(url).json()["session_id"]
+    dso = {"receivables": 300000, "credit_sales": 600000, "period_days": 90}
+    assert httpx.post(f"{url}/v1/tools/dso", json=dso).status_code == 200
+    assert httpx.get(f"{url}/v1/sessions/{sid}").status_code == 200
+    retry_after(httpx.post(f"{url}/v1/tools/dso", json=dso))
+    retry_after(httpx.get(f"{url}/v1/sessions/{sid}"))
+    retry_after(httpx.delete(f"{url}/v1/sessions/{sid}"))
+    retry_after(httpx.get(f"{url}/v1/tools"))
+
+
 def test_support_routes_are_not_ip_limited(serve: Callable[..., str]) -> None:
     url = serve(rate_limit_ip="1/minute")
     assert chat(url).status_code == 200

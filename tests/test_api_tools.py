@@ -177,9 +177,9 @@ def test_bad_input_gets_a_422_naming_the_field_in_the_callers_language(
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "field"),
     [
-        # A monthly plan that would run past the year 9999.
+        # A monthly plan that would run past the year 9999 (it used to overflow).
         (
             "/v1/tools/payment-plan",
             {
@@ -188,21 +188,24 @@ def test_bad_input_gets_a_422_naming_the_field_in_the_callers_language(
                 "first_date": "9999-01-31",
                 "original_due_date": "9998-12-31",
             },
+            "first_date",
         ),
         # Deadlines counted from a due date at the end of the calendar.
         (
             "/v1/tools/claim-checklist",
             {"cause": "protracted_default", "due_date": "9999-12-01", "today": "2026-01-05"},
+            "due_date",
         ),
     ],
 )
-def test_input_beyond_what_the_tool_can_calculate_is_a_422_not_a_500(
-    url: str, path: str, body: dict[str, Any], lang: Lang
+def test_dates_beyond_a_sane_range_are_a_422_naming_the_field_not_a_500(
+    url: str, path: str, body: dict[str, Any], field: str, lang: Lang
 ) -> None:
     resp = httpx.post(url + path, json=body, headers=_headers(lang))
     assert resp.status_code == 422, resp.text
     error = resp.json()["error"]
-    assert error["code"] == "out_of_range"
+    assert error["code"] == "invalid_request"
+    assert field in error["message"] and "1990" in error["message"]
     assert _has_chinese(error["message"]) == (lang == "zh")
 
 

@@ -13,18 +13,20 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import ApiError, error_body, request_lang
-from assistant.api.ratelimit import LIMITED, IpLimit, check_session
+from assistant.api.ratelimit import LIMITED, IpLimit, check_session, limit_ip
 from assistant.models import Reply
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["chat"])
+# Every route here is public (or reachable with a leaked key): the IP limit applies to all
+# of them; FastAPI runs the same dependency once per request when a route names it too.
+router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[Depends(limit_ip)], responses=LIMITED)
 
 SESSION_ID = r"^[A-Za-z0-9_-]{1,64}$"
 

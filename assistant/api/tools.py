@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import ApiError, request_lang
+from assistant.api.ratelimit import LIMITED, limit_ip
 from assistant.tools.calculators import (
     DsoInput,
     DsoResult,
@@ -32,7 +33,11 @@ from assistant.tools.claims import ClaimChecklist, ClaimInput
 from assistant.tools.premium import PremiumEstimate, PremiumInput
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", tags=["tools"])
+# Every route here is public (or reachable with a leaked key): the IP limit applies to all
+# of them; FastAPI runs the same dependency once per request when a route names it too.
+router = APIRouter(
+    prefix="/v1", tags=["tools"], dependencies=[Depends(limit_ip)], responses=LIMITED
+)
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
