@@ -148,6 +148,7 @@ class CleanText(CleanString):
     """Text stored without control characters."""
 
     impl = Text
+    cache_ok = True  # SQLAlchemy reads it from the class itself, not from a base
 
 
 class CleanJSON(TypeDecorator[Any]):
