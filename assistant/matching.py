@@ -42,6 +42,8 @@ _UNFITTED = {
     "veto": 0.02,
     "override": 0.8,
     "pair": 0.0,
+    "offtopic_p": 1.01,
+    "offtopic_keep": 0.0,
 }
 # Per embedder: the cosine range mapped to [0, 1], the blend weights and the thresholds.
 CALIBRATION: dict[str, dict[str, float]] = {
@@ -67,6 +69,8 @@ CALIBRATION: dict[str, dict[str, float]] = {
         "veto": 0.02,
         "override": 0.75,
         "pair": 0.5,
+        "offtopic_p": 0.6,
+        "offtopic_keep": 0.6,
     },
     # Not fitted: a starting point for embedders with a wider cosine spread (USE, local
     # sentence-transformers models); fit with `python -m evals answers --calibrate`.
@@ -113,6 +117,7 @@ class EntryMatch:
     chars: float
     words: float
     related: list[str] = field(default_factory=list)
+    via: str = "match"  # "classifier": promoted by the off-topic classifier
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +173,40 @@ class EntryMatcher:
             analyzer=self._word_tokens, sublinear_tf=True, lowercase=False
         )
         self.word_matrix = self._words.fit_transform(norm) if norm else None
+        self._offtopic_model = self._fit_offtopic()
+
+    def _features(self, chars: Any, words: Any, vectors: np.ndarray) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        return hstack([chars, words, csr_matrix(vectors)]).tocsr()
+
+    def _fit_offtopic(self) -> Any:
+        """A logistic regression telling off-topic exemplars from in-scope phrasings, over
+        the same three views (about 2 s). It generalises past the exemplars' themes ("我的",
+        "my" and consumer words against "客户", "buyer"), where matching one exemplar
+        needs that exemplar's wording."""
+        if self.vectors is None or not self.offtopic.any() or self.offtopic.all():
+            return None
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+        model.fit(
+            self._features(self.char_matrix, self.word_matrix, self.vectors),
+            self.offtopic.astype(int),
+        )
+        return model
+
+    def offtopic_probability(self, text: str, vector: list[float] | None) -> float:
+        """How likely the question is off-topic, by the classifier (0 without one)."""
+        if self._offtopic_model is None or vector is None:
+            return 0.0
+        norm = self._norm(text)
+        x = self._features(
+            self._chars.transform([norm]),
+            self._words.transform([norm]),
+            np.asarray([vector], dtype=np.float32),
+        )
+        return float(self._offtopic_model.predict_proba(x)[0, 1])
 
     def _norm(self, text: str) -> str:
         return _PUNCT.sub(" ", self.normalize(text)).strip().lower()
@@ -275,4 +314,47 @@ class EntryMatcher:
             )
             if len(out) >= k:
                 break
-        return out
+        return self._classified(out, text, vector, blend, cos, chars, words)
+
+    def _classified(
+        self,
+        out: list[EntryMatch],
+        text: str,
+        vector: list[float] | None,
+        blend: np.ndarray,
+        cos: np.ndarray,
+        chars: np.ndarray,
+        words: np.ndarray,
+    ) -> list[EntryMatch]:
+        """Put the closest off-topic exemplar first when the classifier is sure the question
+        is off-topic and no in-scope entry is a strong match (``offtopic_keep``)."""
+        cal = self.cal
+        best_in = max((m.score for m in out if m.category != OFFTOPIC), default=0.0)
+        if (
+            not out
+            or out[0].category == OFFTOPIC
+            or best_in >= cal.get("offtopic_keep", 0.0)
+            or self.offtopic_probability(text, vector) < cal.get("offtopic_p", 1.01)
+        ):
+            return out
+        masked = np.where(self.offtopic & (blend >= 0), blend, -np.inf)
+        i = int(np.argmax(masked))
+        if not np.isfinite(masked[i]):
+            return out
+        row = int(self.rows[i])
+        e = self.entries[row]
+        promoted = EntryMatch(
+            row=row,
+            entry_id=e["entry_id"],
+            question=e["question"],
+            category=e["category"],
+            lang=e["lang"],
+            score=max(float(blend[i]), cal["answer"]),
+            phrasing=self.texts[i],
+            dense=float(cos[i]),
+            chars=float(chars[i]),
+            words=float(words[i]),
+            related=list(e.get("related") or []),
+            via="classifier",
+        )
+        return [promoted, *[m for m in out if m.entry_id != promoted.entry_id]]

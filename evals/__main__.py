@@ -1,4 +1,4 @@
-"""Entry point: ``python -m evals retrieval|dialogue|answers|calibrate`` (see ``--help``)."""
+"""Entry point: ``python -m evals retrieval|dialogue|answers|offtopic-themes|calibrate``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ans.add_argument(
         "--calibrate", action="store_true", help="fit matcher weights and thresholds on dev"
     )
+    sub.add_parser("offtopic-themes", help="declines on off-topic themes the bank has not seen")
     cal = sub.add_parser("calibrate", help="fit the retrieval confidence on the golden set")
     cal.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
     args = parser.parse_args(argv)
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.answers import run_cli as answers
 
         return answers(args)
+    if args.suite == "offtopic-themes":
+        from evals.offtopic_themes import run_cli as themes
+
+        return themes(args)
     if args.suite == "calibrate":
         from evals.calibrate import run_cli as calibrate
 

@@ -23,6 +23,7 @@ from assistant.knowledge.bank import (
 )
 from assistant.knowledge.documents import IngestError
 from assistant.knowledge.policy_numbers import literal_policy_numbers
+from assistant.matching import EntryMatcher
 from tests.conftest import POLICY_ZH, write_doc
 
 BANK = PROJECT_ROOT / "knowledge" / "bank"
@@ -224,14 +225,14 @@ def test_an_edit_of_policy_yaml_changes_every_answer_after_ingest(
 ) -> None:
     settings = make_settings(knowledge_dir=bank_kb)
     bot = _bot(settings)
-    first = bot.chat("客户逾期多久必须报给保险公司？")  # type: ignore[attr-defined]
+    first = bot.chat("客户逾期多久必须报给保险公司？")
     assert "60天内" in first.answer
     policy = bank_kb / "policy.yaml"
     text = policy.read_text(encoding="utf-8")
     assert "notification_days: 60" in text
     policy.write_text(text.replace("notification_days: 60", "notification_days: 45"))
     bot = _bot(settings)
-    second = bot.chat("客户逾期多久必须报给保险公司？")  # type: ignore[attr-defined]
+    second = bot.chat("客户逾期多久必须报给保险公司？")
     assert "45天内" in second.answer and "60天内" not in second.answer
 
 
@@ -242,7 +243,7 @@ def test_a_similar_phrasing_answers_with_the_entry_and_cites_its_basis(
     bank_kb: Path, make_settings: Callable[..., Settings]
 ) -> None:
     bot = _bot(make_settings(knowledge_dir=bank_kb))
-    reply = bot.chat("客戶逾期要幾耐通知保險公司")  # type: ignore[attr-defined]
+    reply = bot.chat("客戶逾期要幾耐通知保險公司")
     assert reply.intent == "knowledge"
     assert reply.answer.startswith("原应付款日后60天内")
     assert [c.doc_id for c in reply.citations] == ["test-bank-zh", "test-policy-zh"]
@@ -255,7 +256,7 @@ def test_an_off_topic_near_miss_is_declined_with_the_exemplar(
     bank_kb: Path, make_settings: Callable[..., Settings]
 ) -> None:
     bot = _bot(make_settings(knowledge_dir=bank_kb))
-    reply = bot.chat("信用卡逾期两个月了怎么办")  # type: ignore[attr-defined]
+    reply = bot.chat("信用卡逾期两个月了怎么办")
     assert reply.intent == "oos"
     assert "个人消费信贷" in reply.answer
     assert not reply.citations
@@ -267,18 +268,18 @@ def test_between_the_thresholds_the_reply_offers_did_you_mean(
     # Thresholds set so this phrasing lands between them, whatever the embedder's scale.
     settings = make_settings(knowledge_dir=bank_kb)
     bot = _bot(settings)
-    score = bot.engine.match_entries("客户拖款啥时候报", "zh")[0].score  # type: ignore[attr-defined]
+    score = bot.engine.match_entries("客户拖款啥时候报", "zh")[0].score
     bot = _bot(
         settings.model_copy(
             update={"bank_answer_threshold": score + 0.01, "bank_suggest_threshold": score - 0.2}
         )
     )
-    reply = bot.chat("客户拖款啥时候报")  # type: ignore[attr-defined]
+    reply = bot.chat("客户拖款啥时候报")
     assert reply.intent == "did_you_mean"
     assert reply.answer.splitlines()[0] == "您是不是想问："
     assert "客户逾期多久必须报给保险公司？" in reply.suggestions
     # Picking the chip answers it.
-    picked = bot.chat(reply.suggestions[0], session_id=reply.session_id)  # type: ignore[attr-defined]
+    picked = bot.chat(reply.suggestions[0], session_id=reply.session_id)
     assert picked.intent == "knowledge" and picked.citations
 
 
@@ -291,9 +292,9 @@ def test_the_support_loop_one_similar_line_and_an_ingest_make_a_question_answer(
     )
     question = "下家一直赖着货款不给，承保的那边得啥时候前吱一声"
     bot = _bot(settings)
-    before = bot.chat(question)  # type: ignore[attr-defined]
+    before = bot.chat(question)
     assert not (before.intent == "knowledge" and before.answer.startswith("原应付款日后"))
-    logged = bot.store.unanswered()  # type: ignore[attr-defined]
+    logged = bot.store.unanswered()
     assert [r["text"] for r in logged] == [question]
     assert logged[0]["kind"] in ("none", "suggest", "offtopic", "oos")
 
@@ -305,7 +306,7 @@ def test_the_support_loop_one_similar_line_and_an_ingest_make_a_question_answer(
         )
     )
     bot = _bot(settings)
-    after = bot.chat(question)  # type: ignore[attr-defined]
+    after = bot.chat(question)
     assert after.intent == "knowledge"
     assert after.answer.startswith("原应付款日后60天内")
 
@@ -314,15 +315,15 @@ def test_thumbs_down_is_logged_with_the_question_and_scores(
     bank_kb: Path, make_settings: Callable[..., Settings]
 ) -> None:
     bot = _bot(make_settings(knowledge_dir=bank_kb))
-    reply = bot.chat("逾期申报期限是多久")  # type: ignore[attr-defined]
-    bot.store.add_feedback(reply.session_id, reply.message_id, -1, "不对")  # type: ignore[attr-defined]
-    rows = bot.store.unanswered(kind="thumbs_down")  # type: ignore[attr-defined]
+    reply = bot.chat("逾期申报期限是多久")
+    bot.store.add_feedback(reply.session_id, reply.message_id, -1, "不对")
+    rows = bot.store.unanswered(kind="thumbs_down")
     assert len(rows) == 1
     assert rows[0]["text"] == "逾期申报期限是多久"
     assert rows[0]["nearest_entry"] == "zh-claims-notify"
     assert rows[0]["nearest_score"] > 0
-    bot.delete_session(reply.session_id)  # type: ignore[attr-defined]
-    assert bot.store.unanswered() == []  # type: ignore[attr-defined]
+    bot.delete_session(reply.session_id)
+    assert bot.store.unanswered() == []
 
 
 def test_passage_answers_quote_whole_units_without_fragments(
@@ -331,7 +332,7 @@ def test_passage_answers_quote_whole_units_without_fragments(
     # The gate is calibrated on the full corpus; this three-document one only needs a passage.
     settings = make_settings(knowledge_dir=_with_parameters(small_corpus), min_confidence=0.0)
     bot = _bot(settings)
-    reply = bot.chat("How do I lower DSO?")  # type: ignore[attr-defined]
+    reply = bot.chat("How do I lower DSO?")
     assert reply.intent == "knowledge"
     assert "Invoice on the day of delivery. Send a reminder a week before the due date." in (
         reply.answer
@@ -372,7 +373,7 @@ def shipped(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _entry(reply: object) -> tuple[str, list[str]]:
-    for call in reply.tool_calls:  # type: ignore[attr-defined]
+    for call in reply.tool_calls:
         if call.name == "search_knowledge":
             return str(call.result.get("kind")), list(call.result.get("entry_ids") or [])
     return "", []
@@ -398,7 +399,7 @@ HEADLINES = [
 def test_seed_topics_answer_their_headline_question_whole_and_cited(
     shipped: object, question: str
 ) -> None:
-    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    reply = shipped.chat(question)
     kind, ids = _entry(reply)
     assert reply.intent == "knowledge" and kind == "faq", (reply.intent, reply.answer)
     assert reply.citations and ids
@@ -420,13 +421,13 @@ def test_seed_topics_answer_their_headline_question_whole_and_cited(
 def test_questions_that_failed_before_get_their_entry(
     shipped: object, question: str, entry: str
 ) -> None:
-    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    reply = shipped.chat(question)
     assert _entry(reply) == ("faq", [entry]), reply.answer
     assert fragment_problems(reply.answer) == []
 
 
 def test_an_overdue_debt_before_cover_is_answered_as_not_insured(shipped: object) -> None:
-    reply = shipped.chat("客户已经拖了我3个月的款了，现在去买保险还能保这笔吗")  # type: ignore[attr-defined]
+    reply = shipped.chat("客户已经拖了我3个月的款了，现在去买保险还能保这笔吗")
     first = reply.answer.split("。")[0]
     assert re.search(r"不能|不保|不在", first), first
 
@@ -439,7 +440,7 @@ def test_an_overdue_debt_before_cover_is_answered_as_not_insured(shipped: object
     ],
 )
 def test_casing_and_articles_never_flip_a_decision(shipped: object, variants: list[str]) -> None:
-    outcomes = {(r.intent, *_entry(r)[:1]) for r in map(shipped.chat, variants)}  # type: ignore[attr-defined]
+    outcomes = {(r.intent, *_entry(r)[:1]) for r in map(shipped.chat, variants)}
     assert len(outcomes) == 1, outcomes
     assert outcomes.pop()[0] == "knowledge"
 
@@ -456,7 +457,7 @@ def test_casing_and_articles_never_flip_a_decision(shipped: object, variants: li
 def test_near_miss_off_topic_questions_are_declined_naming_what_we_do(
     shipped: object, question: str
 ) -> None:
-    reply = shipped.chat(question)  # type: ignore[attr-defined]
+    reply = shipped.chat(question)
     assert reply.intent == "oos", reply.answer
     assert not reply.citations
     assert re.search(r"货款|贸易信用保险|应收|business customers|trade credit", reply.answer)
@@ -465,7 +466,7 @@ def test_near_miss_off_topic_questions_are_declined_naming_what_we_do(
 def test_a_claim_documents_question_for_a_named_cause_still_opens_the_checklist(
     shipped: object,
 ) -> None:
-    reply = shipped.chat("买家破产了要准备什么材料？")  # type: ignore[attr-defined]
+    reply = shipped.chat("买家破产了要准备什么材料？")
     assert reply.intent == "claim"
 
 
@@ -479,7 +480,7 @@ def test_support_reads_unanswered_questions_grouped_by_entry_as_json_and_csv(
 
     from tests.conftest import SUPPORT_KEY
 
-    url = api_server.url  # type: ignore[attr-defined]
+    url = api_server.url
     question = '=HYPERLINK("http://x") 今天天气怎么样 讲个笑话'
     reply = httpx.post(f"{url}/v1/chat", json={"message": question}, timeout=60).json()
     assert reply["intent"] in ("oos", "knowledge", "chitchat", "did_you_mean")
@@ -493,3 +494,72 @@ def test_support_reads_unanswered_questions_grouped_by_entry_as_json_and_csv(
     rows = list(csv.DictReader(io.StringIO(resp.text.lstrip("\ufeff"))))
     assert any(r["text"] == "'" + question for r in rows)  # a formula stays text
     assert httpx.get(f"{url}/v1/admin/unanswered", timeout=30).status_code == 401
+
+
+def _toy_matcher(
+    offtopic_p: float, keep: float
+) -> tuple[EntryMatcher, Callable[[str], list[float]]]:
+    """A small matcher over hashed character-bigram vectors (no embedder needed)."""
+    import numpy as np
+
+    from assistant.matching import CALIBRATION
+
+    def vec(text: str) -> list[float]:
+        v = np.zeros(256, dtype=np.float32)
+        for i in range(len(text) - 1):
+            v[sum(map(ord, text[i : i + 2])) % 256] += 1
+        return list(v / (np.linalg.norm(v) or 1.0))
+
+    groups = {
+        ("zh-a", "claims"): ["客户破产了怎么索赔", "买方破产 索赔材料", "客户倒闭了 保险怎么赔"],
+        ("zh-b", "duties"): [
+            "客户逾期了要报给保险公司吗",
+            "买方拖欠多久要申报",
+            "买家逾期两个月 申报期限",
+        ],
+        ("zh-c", "collections"): [
+            "客户欠货款不还怎么催",
+            "买方拖着不付 发催款函",
+            "客户一直拖欠货款 怎么办",
+        ],
+        ("zh-off-card", "offtopic"): [
+            "我的信用卡逾期了怎么办",
+            "本人信用卡欠款被催收",
+            "我的信用卡分期还不上",
+        ],
+        ("zh-off-huabei", "offtopic"): [
+            "我的花呗逾期了",
+            "本人花呗借呗还不上",
+            "我的借呗逾期会上征信吗",
+        ],
+    }
+    entries, phrasings = [], []
+    for (eid, cat), texts in groups.items():
+        row = len(entries)
+        entries.append(
+            {"entry_id": eid, "question": texts[0], "category": cat, "lang": "zh", "related": []}
+        )
+        phrasings += [(row, t) for t in texts]
+    cal = dict(CALIBRATION["e5"], lo=0.0, hi=1.0, offtopic_p=offtopic_p, offtopic_keep=keep)
+    vectors = np.asarray([vec(t) for _, t in phrasings], dtype=np.float32)
+    return EntryMatcher(entries, phrasings, vectors, list, lambda s: s, cal), vec
+
+
+def test_the_offtopic_classifier_puts_an_exemplar_first_only_when_sure_and_nothing_is_close() -> (
+    None
+):
+    """Exemplar matching needs an exemplar's wording; the classifier (fitted on the bank's
+    phrasings) also reads "本人…网贷" as personal. It promotes the closest exemplar when its
+    probability reaches ``offtopic_p`` and no in-scope entry reaches ``offtopic_keep``."""
+    question = "本人网贷欠款不还 会怎么催"
+    off, vec = _toy_matcher(offtopic_p=1.01, keep=0.6)  # classifier off
+    assert off.match(question, vec(question), "zh", 2)[0].entry_id == "zh-c"
+    on, _ = _toy_matcher(offtopic_p=0.4, keep=0.6)
+    assert 0.4 <= on.offtopic_probability(question, vec(question)) < 1.0
+    top = on.match(question, vec(question), "zh", 2)[0]
+    assert top.category == "offtopic" and top.via == "classifier"
+    assert top.score >= on.cal["answer"]
+    guarded, _ = _toy_matcher(offtopic_p=0.4, keep=0.4)  # an in-scope entry is close enough
+    assert guarded.match(question, vec(question), "zh", 2)[0].entry_id == "zh-c"
+    business = "客户欠货款不还怎么催"
+    assert on.match(business, vec(business), "zh", 2)[0].entry_id == "zh-c"

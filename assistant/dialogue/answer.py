@@ -423,7 +423,7 @@ def offtopic_checked(matches: list[EntryMatch], veto: float) -> list[EntryMatch]
     """An off-topic exemplar ahead only on shared wording ("车险理赔要准备什么材料" vs
     "买家破产了要准备什么材料") does not decline: when the best in-scope entry is closer
     in meaning (dense cosine) by more than ``veto``, the exemplar steps back."""
-    if not matches or matches[0].category != OFFTOPIC:
+    if not matches or matches[0].category != OFFTOPIC or matches[0].via == "classifier":
         return matches
     inscope = [m for m in matches if m.category != OFFTOPIC]
     if inscope and inscope[0].dense - matches[0].dense > veto:
