@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -119,3 +120,22 @@ def test_a_malformed_session_id_in_the_path_is_refused(base_url: str) -> None:
     resp = httpx.get(f"{base_url}/v1/sessions/bad%20id%21")
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "invalid_request"
+
+
+def test_session_ids_are_issued_by_the_server(base_url: str) -> None:
+    """The hole: a client could name its own session ("alice"), which another IP then
+    read. An id the server never issued starts a new session under a random id."""
+    chosen = httpx.post(
+        f"{base_url}/v1/chat", json={"message": "你好", "session_id": "alice"}, timeout=60
+    ).json()
+    issued = chosen["session_id"]
+    assert issued != "alice" and re.fullmatch(r"s_[0-9a-f]{32}", issued)
+    assert httpx.get(f"{base_url}/v1/sessions/alice").status_code == 404
+    again = httpx.post(
+        f"{base_url}/v1/chat",
+        json={"message": "逾期申报期限是多久？", "session_id": issued},
+        timeout=60,
+    ).json()
+    assert again["session_id"] == issued  # an issued id carries the conversation on
+    history = httpx.get(f"{base_url}/v1/sessions/{issued}").json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]

@@ -55,15 +55,25 @@ def _bad_input(exc: ValueError) -> ApiError:
     return ApiError(422, "invalid_request", {"zh": f"请求参数无效：{exc}", "en": f"Invalid: {exc}"})
 
 
+def _issued(assistant: Any, session_id: str | None) -> str | None:
+    """Session ids are issued by the server: an id the store has never seen (a client's own
+    choice such as "alice", or a guess) starts a new session with a random id instead of
+    creating one under the client's name."""
+    if session_id and assistant.store.session_exists(session_id):
+        return session_id
+    return None
+
+
 @router.post("/chat", response_model=Reply, responses=LIMITED)
 def chat(body: ChatRequest, request: Request, assistant: AssistantDep, _: IpLimit) -> Reply:
     """One turn; the reply carries the session id to send back next time."""
     from assistant.advisor import InputError
 
-    check_session(request, body.session_id)
+    session_id = _issued(assistant, body.session_id)
+    check_session(request, session_id)
     try:
         reply: Reply = assistant.chat(
-            body.message, session_id=body.session_id, lang=body.lang, channel=body.channel
+            body.message, session_id=session_id, lang=body.lang, channel=body.channel
         )
     except InputError as exc:
         raise _bad_input(exc) from None
@@ -77,13 +87,14 @@ async def chat_stream(
     """The same turn as Server-Sent Events (works with EventSource polyfills and fetch)."""
     from assistant.advisor import InputError
 
-    check_session(request, body.session_id)
+    session_id = _issued(assistant, body.session_id)
+    check_session(request, session_id)
     # The error event speaks the language asked for, else the caller's Accept-Language.
     lang = body.lang or request_lang(request)
 
     def turn() -> Any:
         return assistant.stream(
-            body.message, session_id=body.session_id, lang=body.lang, channel=body.channel
+            body.message, session_id=session_id, lang=body.lang, channel=body.channel
         )
 
     async def events() -> AsyncIterator[dict[str, str]]:
