@@ -372,3 +372,17 @@ def test_a_posted_lead_leaves_an_access_line_with_its_request_id_and_no_raw_phon
     assert any(resp.json()["lead_id"] in r["message"] for r in ours)  # the lead's own line
     text = json_log.getvalue()
     assert "13712345678" not in text and "1371234" not in text and "钱女士" not in text
+
+
+def test_session_ids_in_paths_stay_out_of_the_access_log(url: str, json_log: io.StringIO) -> None:
+    """An access line names the route template, not the session id in the path."""
+    sid = httpx.post(f"{url}/v1/chat", json={"message": "你好"}, timeout=60).json()["session_id"]
+    resp = httpx.get(f"{url}/v1/sessions/{sid}", headers={"X-Request-ID": "obs-session-log-1"})
+    assert resp.status_code == 200
+    deadline = time.monotonic() + 10
+    while not any(r.get("request_id") == "obs-session-log-1" for r in lines(json_log)):
+        assert time.monotonic() < deadline, json_log.getvalue()
+        time.sleep(0.02)
+    access = next(r for r in lines(json_log) if r.get("request_id") == "obs-session-log-1")
+    assert access["path"] == access["route"] == "/v1/sessions/{session_id}"
+    assert sid not in json_log.getvalue()

@@ -80,14 +80,17 @@ class RequestContext:
             metrics.REQUESTS.labels(method=method, route=template, status=str(status)).inc()
             metrics.REQUEST_SECONDS.labels(method=method, route=template).observe(elapsed)
             client = scope.get("client") or ("", 0)
+            # A matched route is logged by its template: session and job ids in the path
+            # ("/v1/sessions/s_…") would let anyone who reads the logs open the session.
+            path = template if route is not None else scope.get("path", "")
             log.info(
                 "%s %s %s",
                 method,
-                scope.get("path", ""),
+                path,
                 status,
                 extra={
                     "http_method": method,
-                    "path": scope.get("path", ""),
+                    "path": path,
                     "route": template,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 1),
