@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -351,6 +352,19 @@ def _unanswered_row(
     )
 
 
+@retry(
+    retry=retry_if_exception(lambda exc: "locked" in str(exc)),
+    wait=wait_random(0.01, 0.1),
+    stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_MS / 1000),
+    reraise=True,
+)
+def _switch_to_wal(cursor: Any) -> None:
+    """Several processes opening a new database file at once race to switch it to WAL; the
+    loser gets "database is locked" at once, without SQLite's busy handler, so it retries
+    (tenacity) until the switch is made."""
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -360,7 +374,7 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
         finally:
             cursor.close()
 
