@@ -56,9 +56,12 @@ class WebhookDispatcher:
         secret: str | None = None,
         timeout: float = 5.0,
         max_backoff: float = 300.0,
+        lease: float | None = None,
     ) -> None:
         self.store, self.url, self.secret = store, url, secret
         self.timeout, self.max_backoff = timeout, max_backoff
+        # How long a claimed event is hidden from other workers: one send and a margin.
+        self.lease = lease if lease is not None else timeout + 5
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -116,10 +119,13 @@ class WebhookDispatcher:
     def deliver_due(self) -> int:
         """Send every event that is due now; returns how many were accepted."""
         accepted = 0
-        lease = self.timeout + 5
-        for event in self.store.claim_outbox(lease=lease):
-            if self._stop.is_set():
+        # One event per lease: the lease covers one send, so a slow CRM never makes an
+        # event that waits behind others look abandoned to another worker.
+        while not self._stop.is_set():
+            claimed = self.store.claim_outbox(limit=1, lease=self.lease)
+            if not claimed:
                 break
+            event = claimed[0]
             ok, error = self._send(event)
             if ok:
                 self.store.outbox_delivered(event["id"])

@@ -32,6 +32,7 @@ class Receiver:
     def __init__(self, port: int) -> None:
         self.port = port
         self.status = 200
+        self.delay = 0.0  # seconds each POST takes: a slow CRM
         self.calls: list[dict[str, Any]] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -45,6 +46,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(owner.delay)
                 owner.calls.append(
                     {"headers": dict(self.headers), "body": body, "status": owner.status}
                 )
@@ -139,6 +141,28 @@ def test_a_second_worker_does_not_send_an_event_that_is_being_sent(tmp_path: Pat
     first = store.claim_outbox(lease=60)
     assert len(first) == 1
     assert store.claim_outbox(lease=60) == []  # leased to the first worker
+
+
+def test_two_workers_and_a_slow_crm_send_every_event_exactly_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Each worker leases one event at a time. Leasing a batch made the last events of a
+    batch outlive their lease behind slow sends, and the other worker sent them again."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}", outbox=True)
+    receiver.start()
+    receiver.delay = 0.15
+    ids = {store.add_lead(lead(f"k{i}", phone=f"+86138000{i:05d}"))[0] for i in range(24)}
+    # A lease of 0.8 s covers one send (0.15 s) but not a batch of them (24 x 0.15 s).
+    workers = [WebhookDispatcher(store, receiver.url, timeout=2.0, lease=0.8) for _ in range(2)]
+    for w in workers:
+        w.start()
+    wait_for(lambda: store.outbox_backlog() == 0, timeout=60)
+    time.sleep(1.0)  # a duplicate would be a send still in flight now
+    for w in workers:
+        w.stop()
+    sent = [e["data"]["id"] for e in receiver.accepted()]
+    assert sorted(sent) == sorted(ids)  # every lead once: no duplicates, none missing
+    assert store.outbox_backlog() == 0
 
 
 def _api(settings: Settings, store: Store) -> Any:
