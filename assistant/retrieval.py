@@ -271,6 +271,17 @@ class RetrievalEngine:
             self._generation = manifest.generation
             self._manifest_stamp = stamp
 
+    @property
+    def generation(self) -> str | None:
+        """The index generation this process serves (None before the first load)."""
+        return self._generation
+
+    def check_store(self) -> int:
+        """Count the served generation's chunks in Chroma: raises when the Chroma server is
+        down or the collection is gone (readiness)."""
+        self._ensure_loaded()
+        return int(self._collection.count())
+
     def _build_matcher(
         self,
         records: list[ChunkRecord],

@@ -413,6 +413,13 @@ class Store:
         self.on_enqueue: Callable[[], None] | None = None
         self._migrate()
 
+    def ping(self) -> None:
+        """Raise when the database does not answer a trivial query (readiness)."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def _migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (``assistant/migrations``).
 

@@ -212,3 +212,46 @@ class ServerProcess:
     ) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self.kill()
+
+
+class ChromaServer:
+    """A real Chroma server (``chroma run``) on 127.0.0.1 over ``path``; ``stop`` and
+    ``start`` again on the same port and data, to play an outage."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        import shutil
+
+        self.path, self.port = path, port or free_port()
+        self.exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> ChromaServer:
+        if not Path(self.exe).exists():
+            raise RuntimeError("the chroma CLI (shipped with chromadb) is missing")
+        args = ["run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            [self.exe, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1.0)
+                return self
+            except httpx.HTTPError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("chroma server did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from assistant import metrics
 from assistant.api.deps import SettingsDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
@@ -19,17 +22,36 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(request: Request, settings: SettingsDep) -> dict[str, object] | JSONResponse:
-    """Ready to answer: the index exists and this process has loaded it."""
+    """Ready to answer: the index exists, this process has loaded it, and the database and
+    the Chroma collection it serves both answer now. 503 with the failing check otherwise."""
     from assistant.knowledge.index import KnowledgeIndex
 
     manifest = KnowledgeIndex(settings).read_manifest()
     if manifest is None:
-        return JSONResponse(
-            {"status": "not_ready", "reason": "no index: run ingest.py"}, status_code=503
-        )
-    if request.app.state.assistant is None:
-        return JSONResponse({"status": "not_ready", "reason": "loading"}, status_code=503)
-    return {"status": "ready", "generation": manifest.generation, "chunks": manifest.chunks}
+        return _not_ready("no index: run ingest.py")
+    bot = request.app.state.assistant
+    if bot is None:
+        return _not_ready("loading")
+    try:
+        bot.store.ping()
+    except Exception as exc:
+        log.warning("readiness: database check failed", extra={"error": type(exc).__name__})
+        return _not_ready("database unavailable")
+    try:
+        chunks = bot.engine.check_store()
+    except Exception as exc:
+        log.warning("readiness: Chroma check failed", extra={"error": type(exc).__name__})
+        return _not_ready("vector store unavailable")
+    return {
+        "status": "ready",
+        "generation": bot.engine.generation,
+        "live_generation": manifest.generation,
+        "chunks": chunks,
+    }
+
+
+def _not_ready(reason: str) -> JSONResponse:
+    return JSONResponse({"status": "not_ready", "reason": reason}, status_code=503)
 
 
 @router.get("/metrics", response_class=Response)
