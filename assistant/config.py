@@ -202,6 +202,11 @@ class Settings(BaseSettings):
     rate_limit_session: str = Field(
         "20/minute", description="Chat turns one session may take, in the same format."
     )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate-limit counters live: 'memory://' (this process only) or "
+        "'redis://host:6379/0' to share them across server processes and machines.",
+    )
     forwarded_allow_ips: str = Field(
         "",
         description="Proxies (comma-separated IPs or networks, '*' = any) whose "

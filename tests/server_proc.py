@@ -255,3 +255,45 @@ class ChromaServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class RedisServer:
+    """A real ``redis-server`` (Debian's package) on 127.0.0.1, no persistence."""
+
+    def __init__(self, port: int | None = None) -> None:
+        import shutil
+
+        self.port = port or free_port()
+        self.exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 30.0) -> RedisServer:
+        if not Path(self.exe).exists():
+            raise RuntimeError("redis-server is missing (apt-get install redis-server)")
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+        self.proc = subprocess.Popen(
+            [self.exe, *args, "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc = None

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from assistant.config import Settings
 from tests.conftest import SUPPORT_KEY
-from tests.server_proc import serve_in_thread
+from tests.server_proc import RedisServer, serve_in_thread
 
 ALLOWED_ORIGIN = "https://shop.example.cn"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -181,6 +181,38 @@ def test_tool_and_session_routes_count_against_the_ip_limit(serve: Callable[...,
     retry_after(httpx.post(f"{url}/v1/tools/dso", json=dso))
     retry_after(httpx.get(f"{url}/v1/sessions/{sid}"))
     retry_after(httpx.delete(f"{url}/v1/sessions/{sid}"))
+    retry_after(httpx.get(f"{url}/v1/tools"))
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def test_replicas_on_one_redis_share_the_ip_limit(
+    serve: Callable[..., str], redis_server: RedisServer
+) -> None:
+    """Two apps (two replicas) with RATE_LIMIT_STORAGE on one Redis: 4/minute in total, not
+    4 each. In memory (the default) each would allow 4."""
+    shared = {"rate_limit_ip": "4/minute", "rate_limit_storage": redis_server.url}
+    a, b = serve(**shared), serve(**shared)
+    assert [httpx.get(f"{u}/v1/tools").status_code for u in (a, b, a, b)] == [200] * 4
+    retry_after(httpx.get(f"{a}/v1/tools"))
+    retry_after(httpx.get(f"{b}/v1/tools"))
+    c, d = serve(rate_limit_ip="4/minute"), serve(rate_limit_ip="4/minute")
+    assert [httpx.get(f"{u}/v1/tools").status_code for u in (c, d) * 3] == [200] * 6
+
+
+def test_requests_are_served_while_the_rate_limit_redis_is_down(
+    serve: Callable[..., str], redis_server: RedisServer
+) -> None:
+    url = serve(rate_limit_ip="2/minute", rate_limit_storage=redis_server.url)
+    redis_server.stop()
+    assert [httpx.get(f"{url}/v1/tools").status_code for _ in range(3)] == [200] * 3
+    redis_server.start()  # the same port: counting resumes
+    assert [httpx.get(f"{url}/v1/tools").status_code for _ in range(2)] == [200] * 2
     retry_after(httpx.get(f"{url}/v1/tools"))
 
 

@@ -2,24 +2,31 @@
 
 Public routes take ``IpLimit`` as a dependency; chat routes also call ``check_session``
 once the body (and so the session id) is known. Exceeding a limit answers 429 with
-``Retry-After`` in seconds. Counters live in process memory: with several server processes
-each enforces its own share (point ``limits`` at Redis via a storage URI to share them).
+``Retry-After`` in seconds. Counters live where ``RATE_LIMIT_STORAGE`` says: process memory
+by default (one process), or Redis (``redis://host:6379/0``), shared by every replica. When
+Redis does not answer, requests are let through and the failure is logged: an outage of
+the counter store must not take the advisor down.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 from assistant import metrics
 from assistant.api.errors import ApiError
 from assistant.config import Settings
+
+log = logging.getLogger(__name__)
 
 _TOO_MANY = {
     "zh": "请求过于频繁，请 {seconds} 秒后再试。",
@@ -33,7 +40,13 @@ class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self.per_ip: list[RateLimitItem] = parse_many(settings.rate_limit_ip)
         self.per_session: list[RateLimitItem] = parse_many(settings.rate_limit_session)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        options: dict[str, Any] = {}
+        if not settings.rate_limit_storage.startswith("memory://"):
+            # Fail fast: a request must not hang on an unreachable counter store.
+            options = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        self._limiter = MovingWindowRateLimiter(
+            storage_from_string(settings.rate_limit_storage, **options)
+        )
 
     @staticmethod
     def client_ip(request: Request) -> str:
@@ -44,7 +57,12 @@ class RateLimits:
     def check(self, scope: str, key: str, items: list[RateLimitItem]) -> None:
         """Count one hit against every limit; raise 429 when one is exhausted."""
         for item in items:
-            if not self._limiter.hit(item, scope, key):
+            try:
+                allowed = self._limiter.hit(item, scope, key)
+            except (StorageError, RedisError, OSError) as exc:
+                log.warning("rate-limit storage unavailable", extra={"error": type(exc).__name__})
+                return
+            if not allowed:
                 reset = self._limiter.get_window_stats(item, scope, key).reset_time
                 seconds = max(1, math.ceil(reset - time.time()))
                 metrics.RATE_LIMITED.labels(scope=scope).inc()
