@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--lang", choices=["zh", "en"])
     key = sub.add_parser("new-key", help="make an API key and its API_KEYS entry (hash)")
     key.add_argument("role", choices=["support", "admin"])
+    sub.add_parser(
+        "purge", help="erase sessions past SESSION_TTL_DAYS and leads past LEAD_RETENTION_DAYS"
+    )
     args = parser.parse_args(argv)
     if args.cmd == "new-key":
         from assistant.api.auth import main as new_key
@@ -73,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
 
     out, err = Console(), Console(stderr=True)
     settings = _settings_or_exit(err)
+    if args.cmd == "purge":
+        from assistant.retention import purge_once
+        from assistant.storage import Store
+
+        counts = purge_once(Store.from_settings(settings), settings)
+        out.print(json.dumps(counts))
+        return 0
     _ensure_index(settings, err)
     from assistant.advisor import Assistant, InputError
 

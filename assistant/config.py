@@ -141,6 +141,19 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL of the sessions/leads DB; unset = <data_dir>/assistant.db",
     )
+    session_ttl_days: Annotated[float, Field(gt=0, le=3650)] = Field(
+        30,
+        description="A chat session idle this long expires: its id stops working and the "
+        "purge erases its messages, slot state, feedback and unanswered-question log.",
+    )
+    lead_retention_days: Annotated[float, Field(gt=0, le=36500)] = Field(
+        365,
+        description="Leads (name, phone, transcript copy, consent record) older than this "
+        "are erased by the purge, with their delivered webhook events.",
+    )
+    purge_interval_seconds: Annotated[float, Field(gt=0)] = Field(
+        3600, description="How often each server process runs the retention purge."
+    )
     max_message_chars: Annotated[int, Field(ge=100, le=100000)] = Field(
         4000, description="Longest user message accepted; longer input gets a clear error."
     )

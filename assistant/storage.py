@@ -387,9 +387,13 @@ def _configure_sqlite(engine: Engine) -> None:
 class Store:
     """Thread-safe persistence for the assistant; every method is one short transaction."""
 
-    def __init__(self, url: str, *, outbox: bool = False) -> None:
+    def __init__(
+        self, url: str, *, outbox: bool = False, session_ttl_days: float | None = None
+    ) -> None:
         """``outbox``: also queue every new or updated lead for the CRM webhook, in the
-        same transaction as the lead (see :mod:`assistant.webhooks`)."""
+        same transaction as the lead (see :mod:`assistant.webhooks`). ``session_ttl_days``:
+        a session idle longer than this reads as absent (the purge erases it later)."""
+        self.session_ttl = timedelta(days=session_ttl_days) if session_ttl_days else None
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
         self._sqlite = parsed.get_backend_name() == "sqlite"
@@ -450,7 +454,11 @@ class Store:
             from assistant.config import get_settings
 
             settings = get_settings()
-        return cls(settings.sqlalchemy_url, outbox=bool(settings.lead_webhook_url))
+        return cls(
+            settings.sqlalchemy_url,
+            outbox=bool(settings.lead_webhook_url),
+            session_ttl_days=settings.session_ttl_days,
+        )
 
     # --- transactions -------------------------------------------------------------------
     @contextmanager
@@ -465,14 +473,69 @@ class Store:
             yield session
 
     # --- sessions and messages ----------------------------------------------------------
+    def _live(self, row: ChatSessionRow | None) -> bool:
+        """The session exists and has not expired (idle past ``session_ttl``)."""
+        if row is None:
+            return False
+        return self.session_ttl is None or _as_utc(row.updated_at) > utcnow() - self.session_ttl
+
     def get_state(self, session_id: str) -> dict[str, Any] | None:
         with self._read() as session:
             row = session.get(ChatSessionRow, session_id)
-            return None if row is None else dict(row.state or {})
+            return dict(row.state or {}) if row is not None and self._live(row) else None
 
     def session_exists(self, session_id: str) -> bool:
         with self._read() as session:
-            return session.get(ChatSessionRow, session_id) is not None
+            return self._live(session.get(ChatSessionRow, session_id))
+
+    def purge(
+        self, *, sessions_before: datetime, leads_before: datetime, batch: int = 500
+    ) -> dict[str, int]:
+        """Erase sessions idle since before ``sessions_before`` (with their messages, state,
+        feedback, unanswered log and conversation keys) and leads created before
+        ``leads_before`` (with their webhook events). In batches, each its own short
+        transaction, so a large purge never holds the write lock for long; safe to run on
+        several processes at once (a row deleted twice is simply gone)."""
+        counts = {"sessions": 0, "leads": 0}
+        while True:
+            with self._read() as session:
+                ids = list(
+                    session.scalars(
+                        select(ChatSessionRow.id)
+                        .where(ChatSessionRow.updated_at < _as_utc(sessions_before))
+                        .limit(batch)
+                    )
+                )
+            if not ids:
+                break
+            with self._write() as session:
+                for table, column in (
+                    (FeedbackRow, FeedbackRow.session_id),
+                    (UnansweredRow, UnansweredRow.session_id),
+                    (MessageRow, MessageRow.session_id),
+                    (ConversationKeyRow, ConversationKeyRow.session_id),
+                ):
+                    session.execute(delete(table).where(column.in_(ids)))
+                session.execute(delete(ChatSessionRow).where(ChatSessionRow.id.in_(ids)))
+            counts["sessions"] += len(ids)
+        while True:
+            with self._read() as session:
+                lead_ids = list(
+                    session.scalars(
+                        select(LeadRow.id)
+                        .where(LeadRow.created_at < _as_utc(leads_before))
+                        .limit(batch)
+                    )
+                )
+            if not lead_ids:
+                break
+            with self._write() as session:
+                session.execute(delete(LeadRow).where(LeadRow.id.in_(lead_ids)))
+            counts["leads"] += len(lead_ids)
+        with self._write() as session:
+            # An event carries the lead's contact details: it goes with the lead.
+            session.execute(delete(OutboxRow).where(OutboxRow.created_at < _as_utc(leads_before)))
+        return counts
 
     def save_turn(
         self,

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from assistant.storage import Base, LeadRecord, Store
 from tests.test_storage import (  # noqa: F401  (collected again with the fixture below)
+    test_a_session_idle_past_its_ttl_reads_as_absent_before_any_purge,
     test_concurrent_turns_from_threads,
     test_control_characters_never_reach_the_database,
     test_delete_session_erases_messages_state_and_feedback_but_keeps_leads,
@@ -31,6 +32,7 @@ from tests.test_storage import (  # noqa: F401  (collected again with the fixtur
     test_lead_round_trip,
     test_lead_same_key_from_eight_threads_gives_one_row,
     test_list_leads_filters,
+    test_purge_erases_expired_sessions_and_old_leads_and_nothing_else,
     test_state_is_replaced_and_lang_updated,
     test_transcript_order_and_limit,
     test_transcript_order_survives_a_clock_step_back,

@@ -208,6 +208,59 @@ def test_delete_session_erases_messages_state_and_feedback_but_keeps_leads(store
     assert store.delete_session(sid) is False
 
 
+def _age(store: Store, table: str, column: str, row_id: str, days: float) -> None:
+    """Move a row's timestamp ``days`` into the past (what waiting would do)."""
+    when = datetime.now(UTC) - timedelta(days=days)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE {table} SET {column} = :w WHERE id = :i"), {"w": when, "i": row_id}
+        )
+
+
+def test_purge_erases_expired_sessions_and_old_leads_and_nothing_else(store: Store) -> None:
+    old, fresh = new_id("s"), new_id("s")
+    r = reply("答复")
+    for sid in (old, fresh):
+        store.save_turn(sid, lang="zh", channel="api", user_text="问", reply=r, state={"a": 1})
+        r = reply("答复二")
+    store.add_feedback(old, store.transcript(old)[-1]["id"], -1, "没用")
+    old_lead, _ = store.add_lead(lead("k-old", session_id=old))
+    new_lead, _ = store.add_lead(lead("k-new", session_id=fresh))
+    _age(store, "chat_sessions", "updated_at", old, 31)
+    _age(store, "leads", "created_at", old_lead, 366)
+    now = datetime.now(UTC)
+    counts = store.purge(
+        sessions_before=now - timedelta(days=30), leads_before=now - timedelta(days=365)
+    )
+    assert counts == {"sessions": 1, "leads": 1}
+    assert store.transcript(old) == [] and store.feedback(old) == []
+    with store.engine.connect() as conn:
+        for table in ("messages", "feedback", "chat_sessions"):
+            col = "id" if table == "chat_sessions" else "session_id"
+            n = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {col} = :s"), {"s": old})
+            assert n.scalar() == 0, table
+    assert store.get_lead(old_lead) is None
+    assert store.get_lead(new_lead) is not None  # a young lead stays, even of a purged chat
+    assert len(store.transcript(fresh)) == 2 and store.get_state(fresh) == {"a": 1}
+    assert store.purge(sessions_before=now, leads_before=now - timedelta(days=365)) == {
+        "sessions": 1,
+        "leads": 0,
+    }
+
+
+def test_a_session_idle_past_its_ttl_reads_as_absent_before_any_purge(store: Store) -> None:
+    sid = new_id("s")
+    store.save_turn(
+        sid, lang="zh", channel="api", user_text="问", reply=reply("答"), state={"a": 1}
+    )
+    ttl = Store(str(store.engine.url), session_ttl_days=30)
+    assert ttl.session_exists(sid) and ttl.get_state(sid) == {"a": 1}
+    _age(store, "chat_sessions", "updated_at", sid, 30.5)
+    assert not ttl.session_exists(sid) and ttl.get_state(sid) is None
+    assert store.session_exists(sid)  # no TTL configured: kept as long as the data is
+    ttl.close()
+
+
 def test_lead_round_trip(store: Store) -> None:
     transcript = [{"role": "user", "content": "想了解信用保险"}]
     lead_id, created = store.add_lead(

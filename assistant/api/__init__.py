@@ -33,6 +33,7 @@ from assistant.api import (
 from assistant.api.middleware import DeclaredBodyLimit, RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
+from assistant.retention import RetentionWorker
 from assistant.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dispatcher = None
+        dispatcher = retention = None
         if (preload or settings.lead_webhook_url) and _index_exists(settings):
             # Load the index before taking traffic, so the first chat isn't slow and
             # /readyz means what it says. Off the event loop: it takes seconds.
@@ -94,10 +95,14 @@ def create_app(
             if dispatcher is not None:
                 bot.store.on_enqueue = dispatcher.notify
                 dispatcher.start()
+            retention = RetentionWorker(bot.store, settings)
+            retention.start()
         app.state.webhooks = dispatcher
         try:
             yield
         finally:
+            if retention is not None:
+                await run_in_threadpool(retention.stop)
             if dispatcher is not None:
                 await run_in_threadpool(dispatcher.stop)
             jobs = getattr(app.state, "ingest_jobs", None)
