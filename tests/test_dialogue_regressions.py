@@ -477,3 +477,38 @@ def test_a_date_outside_a_sane_range_gets_a_clear_reply_not_an_error(
     assert t(lang, "dialogue.date_out_of_range") in reply.answer
     assert t(lang, "dialogue.error") not in reply.answer
     assert reply.intent in ("claim", "calculator"), reply.intent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "网贷逾期了，催收的天天打电话给我家里人，这合法吗",
+        "我们客户都是打个电话就下单的，没签合同，现在对方不认账怎么办",
+    ],
+)
+def test_a_phone_call_in_the_story_is_not_a_request_to_be_called(
+    bot: Assistant, message: str
+) -> None:
+    """ "打电话" alone matched the hand-off cue: someone else's calls opened the lead form."""
+    assert talk(bot, message).intent != "lead"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["找个人给我打个电话吧", "你们顾问能不能打电话给我", "请回电"],
+)
+def test_asking_to_be_called_is_still_a_hand_off(bot: Assistant, message: str) -> None:
+    assert talk(bot, message).intent == "lead"
+
+
+def test_a_story_with_figures_that_asks_about_another_topic_is_answered(bot: Assistant) -> None:
+    """Amounts and days alone (no word asking for a claim check) made a claim form; the
+    question was where to complain."""
+    reply = talk(bot, "有家大型国企欠我们小公司60多万货款大半年了，除了起诉，还能去哪里投诉？")
+    assert reply.intent == "knowledge", (reply.intent, reply.answer)
+    assert any(c.name == "search_knowledge" for c in reply.tool_calls)
+
+
+def test_a_case_told_about_its_insurance_still_opens_the_claim_check(bot: Assistant) -> None:
+    reply = talk(bot, "客户上周被法院受理破产了，欠我们货款八十多万，保险这边要怎么弄")
+    assert tool(reply, "claim_checklist")["cause"] == "insolvency"

@@ -90,6 +90,9 @@ _OWN_CLAIM = re.compile(
 )
 _ASKS = re.compile(r"啥|咋|多久|多少|几[天个次期]|么|呢|还是|要不要|能不能|是不是|算不算|还保不保")
 # Bank categories a form serves: with the user's own figures the form answers them.
+# A case told with its insurance in view ("保险这块我要怎么弄", "要不要报保险") is the
+# claim checklist's, whatever else it mentions.
+_INSURANCE = re.compile(r"保险|信保|保单|理赔|索赔|报案|insur|claim|polic", re.I)
 FORM_TOPICS = {
     "quote": {"premium"},
     "claim": {"claims", "disputes"},
@@ -217,7 +220,7 @@ class DialogueManager:
         if continuing:
             intent = continuing
         elif intent in FORM_TOPICS and self._bank_says_knowledge(
-            text, lang, intent, evidence.get(intent, 0)
+            text, lang, intent, evidence.get(intent, 0), cued=route.via == "rule"
         ):
             intent = "knowledge"
         elif (
@@ -288,7 +291,9 @@ class DialogueManager:
             n_calc = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
         return {"quote": n_quote, "claim": n_claim, "calculator": n_calc}
 
-    def _bank_says_knowledge(self, text: str, lang: str, intent: str, figures: int) -> bool:
+    def _bank_says_knowledge(
+        self, text: str, lang: str, intent: str, figures: int, *, cued: bool = True
+    ) -> bool:
         """A form opens for the user's own case, not for a question the answer bank
         answers ("投保要准备啥资料", "算DSO用含税的还是不含税的") or declines as off-topic
         ("车险理赔要什么材料").
@@ -308,6 +313,16 @@ class DialogueManager:
             return top.score >= cal["answer" if own else "suggest"]
         if not (is_question(text) or _ASKS.search(text)):
             return False
+        if (
+            not cued
+            and top.category not in FORM_TOPICS[intent]
+            and top.score >= cal["answer"]
+            and not (intent == "claim" and _INSURANCE.search(text))
+        ):
+            # The form was guessed from figures alone (no word asked for it): a story with
+            # amounts and days that asks about another topic ("客户欠80万一年多了，有没有
+            # 投诉平台", "owes HK$66k, 90 days late: should we use an agency?") is answered.
+            return True
         if own and COMPUTE.search(text):
             return False  # their figures and a request to compute: the form's job
         if own:  # a definition of a term the user just used is no other topic either
