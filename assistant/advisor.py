@@ -134,6 +134,7 @@ class Assistant:
             rating=load_rating_params(settings.knowledge_dir / "rating.yaml"),
             store=store,
             today=clock,
+            settings=settings,
         )
         answerer = Answerer(engine)
         backend = settings.embedding_backend

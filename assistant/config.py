@@ -151,6 +151,17 @@ class Settings(BaseSettings):
         description="Leads (name, phone, transcript copy, consent record) older than this "
         "are erased by the purge, with their delivered webhook events.",
     )
+    privacy_policy_url: str = Field(
+        "",
+        description="Your privacy policy's address, linked from every consent notice "
+        "(个人信息保护法); empty = the notice without a link.",
+    )
+    privacy_notice_version: str = Field(
+        "2026-12-01",
+        max_length=40,
+        description="Version of the consent notice, stored with each lead's consent; change "
+        "it whenever the notice wording (assistant/locales) or the policy changes.",
+    )
     purge_interval_seconds: Annotated[float, Field(gt=0)] = Field(
         3600, description="How often each server process runs the retention purge."
     )

@@ -207,6 +207,9 @@ class LeadRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(CleanString(20), default="new", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # 个人信息保护法: when the person agreed, and to which version of the notice.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_version: Mapped[str] = mapped_column(CleanString(40), default="")
 
 
 class FeedbackRow(Base):
@@ -290,6 +293,8 @@ class LeadRecord:
     transcript: list[dict[str, Any]] = field(default_factory=list)
     channel: str = "api"
     idempotency_key: str | None = None
+    consent_at: datetime | None = None  # when the privacy notice was agreed to
+    consent_version: str = ""  # which notice (PRIVACY_NOTICE_VERSION)
 
 
 class NotFoundError(LookupError):
@@ -322,6 +327,8 @@ def _lead_dict(row: LeadRow) -> dict[str, Any]:
         "idempotency_key": row.idempotency_key,
         "status": row.status,
         "created_at": _iso(row.created_at),
+        "consent_at": _iso(row.consent_at) if row.consent_at else None,
+        "consent_version": row.consent_version or "",
     }
 
 
@@ -688,6 +695,8 @@ class Store:
                         idempotency_key=key,
                         status="new",
                         created_at=utcnow(),
+                        consent_at=lead.consent_at,
+                        consent_version=lead.consent_version,
                     )
                     session.add(row)
                     if self._outbox:
@@ -712,6 +721,8 @@ class Store:
         row.phone = row.phone or lead.phone
         row.name = row.name or lead.name
         row.company = row.company or lead.company
+        if lead.consent_at and not row.consent_at:
+            row.consent_at, row.consent_version = lead.consent_at, lead.consent_version
         if lead.need and lead.need != "other":
             row.need = lead.need
         if lead.details and lead.details not in (row.details or ""):

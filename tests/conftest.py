@@ -187,7 +187,7 @@ def api_server(full_settings: Settings, tmp_path_factory: pytest.TempPathFactory
     )
     bot.warm_up()
     with serve_in_thread(create_app(settings, bot)) as url:
-        yield SimpleNamespace(url=url, assistant=bot)
+        yield SimpleNamespace(url=url, assistant=bot, settings=settings)
 
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"

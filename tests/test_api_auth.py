@@ -20,6 +20,7 @@ PUBLIC = {
     ("GET", "/v1/sessions/{session_id}"),
     ("DELETE", "/v1/sessions/{session_id}"),
     ("POST", "/v1/leads"),
+    ("GET", "/v1/privacy"),
     ("POST", "/v1/feedback"),
     ("GET", "/v1/tools"),
     ("POST", "/v1/tools/premium-estimate"),

@@ -40,7 +40,13 @@ def test_support_routes_need_a_support_or_admin_key(
 
 
 def test_a_lead_is_stored_once_per_idempotency_key(url: str, api_server: Any) -> None:
-    body = {"phone": "138 1234 5678", "name": "王先生", "need": "理赔咨询", "details": "买家破产"}
+    body = {
+        "consent": True,
+        "phone": "138 1234 5678",
+        "name": "王先生",
+        "need": "理赔咨询",
+        "details": "买家破产",
+    }
     first = httpx.post(f"{url}/v1/leads", json=body, headers={"Idempotency-Key": "form-42"})
     again = httpx.post(f"{url}/v1/leads", json=body, headers={"Idempotency-Key": "form-42"})
     assert first.status_code == again.status_code == 201
@@ -52,7 +58,9 @@ def test_a_lead_is_stored_once_per_idempotency_key(url: str, api_server: Any) ->
 
 def test_a_bad_phone_gets_a_clear_error_in_the_callers_language(url: str) -> None:
     resp = httpx.post(
-        f"{url}/v1/leads", json={"phone": "12345", "lang": "en"}, headers={"Accept-Language": "en"}
+        f"{url}/v1/leads",
+        json={"consent": True, "phone": "12345", "lang": "en"},
+        headers={"Accept-Language": "en"},
     )
     assert resp.status_code == 422
     assert resp.json()["error"]["code"] == "invalid_phone"
@@ -60,7 +68,7 @@ def test_a_bad_phone_gets_a_clear_error_in_the_callers_language(url: str) -> Non
 
 
 def test_leads_export_as_csv_with_chinese_intact(url: str) -> None:
-    httpx.post(f"{url}/v1/leads", json={"phone": "010-12345678", "name": "李经理"})
+    httpx.post(f"{url}/v1/leads", json={"consent": True, "phone": "010-12345678", "name": "李经理"})
     resp = httpx.get(f"{url}/v1/leads?format=csv", headers={"X-API-Key": SUPPORT_KEY})
     assert resp.status_code == 200
     rows = list(csv.DictReader(io.StringIO(resp.text.lstrip("\ufeff"))))
@@ -74,7 +82,7 @@ def test_leads_csv_cells_that_a_spreadsheet_would_run_are_escaped(url: str) -> N
         "company": "+1+cmd|' /C calc'!A0",
         "details": "@SUM(A1:A9)",
     }
-    resp = httpx.post(f"{url}/v1/leads", json={"phone": "13700002222", **hostile})
+    resp = httpx.post(f"{url}/v1/leads", json={"consent": True, "phone": "13700002222", **hostile})
     assert resp.status_code == 201
     export = httpx.get(f"{url}/v1/leads?format=csv", headers={"X-API-Key": SUPPORT_KEY})
     [row] = [
@@ -149,6 +157,7 @@ def test_a_form_sent_after_the_chat_captured_the_lead_completes_that_lead(
     chat = _chat_lead(url, "请专家联系我，电话13912345678")
     captured = chat["lead_id"]
     form = {
+        "consent": True,
         "phone": "139 1234 5678",
         "name": "赵女士",
         "need": "应收账款管理",
@@ -179,7 +188,12 @@ def test_a_public_lead_post_never_takes_over_another_visitors_lead(
     chat = _chat_lead(url, "请专家联系我，我姓钱，电话13811112222")
     victim = chat["lead_id"]
     before = api_server.assistant.store.get_lead(victim)
-    attack = {"phone": "+8617700001111", "name": "攻击者", "session_id": chat["session_id"]}
+    attack = {
+        "consent": True,
+        "phone": "+8617700001111",
+        "name": "攻击者",
+        "session_id": chat["session_id"],
+    }
     resp = httpx.post(f"{url}/v1/leads", json=attack, headers={"Idempotency-Key": "takeover-1"})
     assert resp.status_code == 201
     assert resp.json()["lead_id"] != victim and resp.json()["created"] is True
@@ -188,3 +202,32 @@ def test_a_public_lead_post_never_takes_over_another_visitors_lead(
     assert after["name"] == before["name"]
     attacker = api_server.assistant.store.get_lead(resp.json()["lead_id"])
     assert attacker["phone"] == "+8617700001111" and attacker["transcript"] == []
+
+
+def test_a_lead_without_consent_is_refused_and_nothing_is_stored(url: str, api_server: Any) -> None:
+    """个人信息保护法: no tick, no storage; with it, the time and notice version are kept."""
+    store = api_server.assistant.store
+    before = len(store.list_leads(limit=1000))
+    for body in ({"phone": "13512340001"}, {"phone": "13512340001", "consent": False}):
+        resp = httpx.post(f"{url}/v1/leads", json=body, headers={"Accept-Language": "en"})
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "consent_required"
+        assert "tick" in resp.json()["error"]["message"]
+    assert len(store.list_leads(limit=1000)) == before
+    ok = httpx.post(f"{url}/v1/leads", json={"phone": "13512340001", "consent": True})
+    assert ok.status_code == 201
+    lead = store.get_lead(ok.json()["lead_id"])
+    assert lead is not None and lead["consent_at"]
+    assert lead["consent_version"] == api_server.settings.privacy_notice_version
+    table = httpx.get(
+        f"{url}/v1/leads", params={"format": "csv"}, headers={"X-API-Key": SUPPORT_KEY}
+    ).text
+    header = next(csv.reader(io.StringIO(table.lstrip("\ufeff"))))
+    assert {"consent_at", "consent_version"} <= set(header)
+
+
+def test_the_privacy_notice_names_what_is_kept_and_for_how_long(url: str, api_server: Any) -> None:
+    body = httpx.get(f"{url}/v1/privacy").json()
+    days = str(round(api_server.settings.lead_retention_days))
+    assert days in body["notice"]["zh"] and days in body["notice"]["en"]
+    assert "电话" in body["notice"]["zh"] and "phone" in body["notice"]["en"]
+    assert body["version"] == api_server.settings.privacy_notice_version

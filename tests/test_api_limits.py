@@ -158,7 +158,9 @@ def test_leads_and_feedback_count_against_the_ip_limit(serve: Callable[..., str]
     url = serve(rate_limit_ip="2/minute")
 
     def lead() -> httpx.Response:
-        return httpx.post(f"{url}/v1/leads", json={"phone": "13912345678", "name": "赵女士"})
+        return httpx.post(
+            f"{url}/v1/leads", json={"phone": "13912345678", "name": "赵女士", "consent": True}
+        )
 
     def feedback() -> httpx.Response:
         body = {"session_id": "s_unknown", "message_id": "m_unknown", "rating": 1}

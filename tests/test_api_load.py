@@ -119,6 +119,7 @@ def run_client(
         out.replies.append(reply)
 
     lead = {
+        "consent": True,
         "phone": f"1391234{index:04d}",
         "name": f"客户{index}",
         "company": f"测试贸易{index}号有限公司",

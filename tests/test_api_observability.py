@@ -147,7 +147,7 @@ def test_a_premium_quote_counts_one_tool_call(url: str) -> None:
 
 
 def test_leads_are_counted_as_created_then_duplicate(url: str) -> None:
-    body = {"phone": "13612345678", "name": "周经理", "need": "信用保险咨询"}
+    body = {"consent": True, "phone": "13612345678", "name": "周经理", "need": "信用保险咨询"}
     headers = {"Idempotency-Key": "obs-lead-metrics"}
     before = scrape(url)
     assert httpx.post(f"{url}/v1/leads", json=body, headers=headers).json()["created"] is True
@@ -354,7 +354,7 @@ def test_a_line_outside_a_request_still_has_a_request_id_field(json_log: io.Stri
 def test_a_posted_lead_leaves_an_access_line_with_its_request_id_and_no_raw_phone(
     url: str, json_log: io.StringIO
 ) -> None:
-    body = {"phone": "137 1234 5678", "name": "钱女士", "need": "理赔咨询"}
+    body = {"consent": True, "phone": "137 1234 5678", "name": "钱女士", "need": "理赔咨询"}
     resp = httpx.post(f"{url}/v1/leads", json=body, headers={"X-Request-ID": "obs-lead-log-1"})
     assert resp.status_code == 201
     # The access line is written after the last byte is sent: wait for it, not for a time.

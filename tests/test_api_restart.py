@@ -80,7 +80,7 @@ def all_leads(url: str) -> list[dict[str, Any]]:
 def test_a_restart_keeps_sessions_and_leads_and_the_conversation_continues(
     server: ServerProcess,
 ) -> None:
-    lead_body = {"phone": "13912345678", "name": "陈经理", "need": "信用保险咨询"}
+    lead_body = {"consent": True, "phone": "13912345678", "name": "陈经理", "need": "信用保险咨询"}
     with server:
         first = chat(server.url, "我们年销售额五千万，保费大概多少？")
         sid = first["session_id"]
@@ -149,7 +149,12 @@ class LeadPoster(threading.Thread):
                 if self.stop.is_set():
                     return
                 key = f"{self.name}-{n}"
-                body = {"phone": f"1381234{len(self.bodies):04d}", "name": key, "need": "其他"}
+                body = {
+                    "consent": True,
+                    "phone": f"1381234{len(self.bodies):04d}",
+                    "name": key,
+                    "need": "其他",
+                }
                 self.bodies[key] = body
                 try:
                     resp = client.post(

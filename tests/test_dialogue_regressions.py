@@ -512,3 +512,24 @@ def test_a_story_with_figures_that_asks_about_another_topic_is_answered(bot: Ass
 def test_a_case_told_about_its_insurance_still_opens_the_claim_check(bot: Assistant) -> None:
     reply = talk(bot, "客户上周被法院受理破产了，欠我们货款八十多万，保险这边要怎么弄")
     assert tool(reply, "claim_checklist")["cause"] == "insolvency"
+
+
+def test_the_chat_hand_off_shows_the_consent_notice_and_records_consent(bot: Assistant) -> None:
+    """个人信息保护法: the request for a number carries the notice; a number given after it
+    is stored with the consent time and notice version."""
+    ask = bot.chat("转人工")
+    notice_start = t("zh", "consent.notice").split("{")[0]
+    assert ask.intent == "lead" and notice_start in ask.answer
+    done = bot.chat("13812349876 王先生", session_id=ask.session_id)
+    assert done.lead_id and notice_start not in done.answer  # shown once is enough
+    lead = bot.store.get_lead(done.lead_id)
+    assert lead is not None and lead["consent_at"]
+    assert lead["consent_version"] == bot.settings.privacy_notice_version
+
+
+def test_a_number_given_before_the_notice_is_kept_and_the_notice_follows(bot: Assistant) -> None:
+    reply = bot.chat("找个人联系我 13812345670")
+    assert reply.lead_id  # never dropped
+    assert t("zh", "consent.notice").split("{")[0] in reply.answer
+    lead = bot.store.get_lead(reply.lead_id)
+    assert lead is not None and lead["consent_at"] is None and lead["consent_version"] == ""

@@ -84,7 +84,7 @@ def test_a_database_from_before_migrations_is_adopted_and_upgraded(tmp_path: Pat
     Base.metadata.create_all(engine, tables=[Base.metadata.tables[n] for n in LEGACY_TABLES])
     with engine.begin() as conn:
         conn.execute(
-            insert(LeadRow).values(
+            insert(LeadRow.__table__).values(
                 id="lead_old",
                 session_id=None,
                 name="孙先生",
@@ -99,6 +99,9 @@ def test_a_database_from_before_migrations_is_adopted_and_upgraded(tmp_path: Pat
                 created_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
             )
         )
+        # Columns added by later revisions (0004: the consent record) were not there yet.
+        for column in ("consent_at", "consent_version"):
+            conn.exec_driver_sql(f"ALTER TABLE leads DROP COLUMN {column}")
     engine.dispose()
     assert tables_of(url) == set(LEGACY_TABLES)
 

@@ -4,7 +4,7 @@ the lead form, and the chat callbacks against the real Assistant."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from html import unescape
 from itertools import pairwise
 from pathlib import Path
@@ -15,7 +15,7 @@ import gradio as gr
 import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.i18n import lookup
+from assistant.i18n import lookup, t
 from assistant.knowledge.params import load_policy_params, load_rating_params
 from assistant.models import Citation, Reply
 from assistant.storage import Store
@@ -223,17 +223,31 @@ def test_cross_field_rules_get_a_sentence_in_each_language(bench: Any) -> None:
 # --- lead form ----------------------------------------------------------------------------
 
 
+AGREED = (datetime(2026, 12, 2, 8, 0, tzinfo=UTC), "2026-12-01")
+
+
 def test_lead_form_shows_the_phone_error_in_the_ui_language(bench: Any) -> None:
     for lang in ("zh", "en"):
-        html, lead_id = forms.lead(bench, lang, "s_ui1", "claims", "", "12345", "", "")
+        html, lead_id = forms.lead(
+            bench, lang, "s_ui1", "claims", "", "12345", "", "", consent=AGREED
+        )
         assert lead_id is None and phone_error_message(lang) in html
     assert bench.store.list_leads() == []
 
 
+def test_lead_form_stores_nothing_without_the_consent_tick(bench: Any) -> None:
+    for lang in ("zh", "en"):
+        html, lead_id = forms.lead(bench, lang, "s_ui0", "claims", "", "13812340000", "", "")
+        assert lead_id is None and t(lang, "consent.required") in text_of(html)
+    assert bench.store.list_leads() == []
+
+
 def test_lead_form_is_idempotent_per_session_and_keeps_a_late_name(bench: Any) -> None:
-    first, lead_id = forms.lead(bench, "zh", "s_ui2", "receivables", "", "138 1234 5678", "", "")
+    first, lead_id = forms.lead(
+        bench, "zh", "s_ui2", "receivables", "", "138 1234 5678", "", "", consent=AGREED
+    )
     again, same = forms.lead(
-        bench, "zh", "s_ui2", "应收账款管理", "李总", "13812345678", "甲公司", ""
+        bench, "zh", "s_ui2", "应收账款管理", "李总", "13812345678", "甲公司", "", consent=AGREED
     )
     assert lead_id is not None and same == lead_id
     assert "5678" in text_of(first) and "ca-ok" in again
@@ -245,6 +259,7 @@ def test_lead_form_is_idempotent_per_session_and_keeps_a_late_name(bench: Any) -
         "甲公司",
         "ui",
     )
+    assert lead["consent_at"] == AGREED[0].isoformat() and lead["consent_version"] == AGREED[1]
 
 
 # --- chat callbacks (the real Assistant behind the test server) -----------------------------

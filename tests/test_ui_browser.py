@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant.i18n import lookup
+from assistant.i18n import lookup, t
 from assistant.storage import ChatSessionRow, MessageRow
 from assistant.tools._text import money
 from assistant.tools.leads import phone_error_message
@@ -324,9 +324,14 @@ def test_lead_form_shows_the_phone_error_then_stores_one_lead_with_the_chat(
         page.get_by_role("textbox", name=ui("zh", "lead.name"), exact=True).fill("王经理")
         phone_box = page.get_by_role("textbox", name=ui("zh", "lead.phone"), exact=True)
         phone_box.fill("12345")
-        page.locator("#ca-lead-go").click()
+        page.locator("#ca-lead-go").click()  # consent not ticked: refused, nothing stored
         error = page.locator("#ca-lead-result .ca-error")
         error.wait_for()
+        assert t("zh", "consent.required") in error.inner_text()
+        assert "365" in page.locator("#ca-lead-consent").inner_text()  # the notice shows
+        page.locator("#ca-lead-consent input[type=checkbox]").check()
+        page.locator("#ca-lead-go").click()
+        page.locator("#ca-lead-result .ca-error", has_text=phone_error_message("zh")).wait_for()
         assert phone_error_message("zh") in error.inner_text()
         page.screenshot(path=artifacts / "01-bad-phone.png")
 
@@ -341,6 +346,7 @@ def test_lead_form_shows_the_phone_error_then_stores_one_lead_with_the_chat(
         assert len(stored) == 1, stored
         lead = stored[0]
         assert lead["name"] == "王经理" and lead["channel"] == "ui"
+        assert lead["consent_at"] and lead["consent_version"]
         assert lead["session_id"] == ui_session(store, question)
         assert [m["content"] for m in lead["transcript"] if m["role"] == "user"] == [question]
         assert_only_local(requested)

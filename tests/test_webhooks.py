@@ -192,14 +192,16 @@ def test_a_crm_that_is_down_and_comes_back_gets_every_lead_once(
         for n, phone in enumerate(phones):  # the CRM is not even listening yet
             resp = httpx.post(
                 f"{url}/v1/leads",
-                json={"phone": phone, "name": f"客户{n}", "need": "信用保险咨询"},
+                json={"consent": True, "phone": phone, "name": f"客户{n}", "need": "信用保险咨询"},
                 headers={"Idempotency-Key": f"form-{n}"},
             )
             assert resp.status_code == 201
             lead_ids.add(resp.json()["lead_id"])
         # a retried submit is acknowledged again but is not a second CRM lead
         httpx.post(
-            f"{url}/v1/leads", json={"phone": phones[0]}, headers={"Idempotency-Key": "form-0"}
+            f"{url}/v1/leads",
+            json={"consent": True, "phone": phones[0]},
+            headers={"Idempotency-Key": "form-0"},
         )
         time.sleep(1.5)
         assert receiver.accepted() == []

@@ -314,6 +314,9 @@ def test_lead_capture_in_chat_fills_the_host_form_and_its_submission_is_stored(
         v.page.locator("#lead-form").scroll_into_view_if_needed()
         v.shot(artifacts / "03-host-form-filled.png")
 
+        v.page.click("#submit")  # the consent box is not ticked: nothing is sent
+        assert v.page.inner_text("#consent-error") and not v.page.inner_text("#form-status")
+        v.page.check("#consent")
         v.page.click("#submit")
         v.page.locator("#form-status.ok").wait_for()
         lead_id = v.page.get_attribute("#lead-form", "data-lead-id")
@@ -329,6 +332,7 @@ def test_lead_capture_in_chat_fills_the_host_form_and_its_submission_is_stored(
         assert len(for_session) == 1
         lead = for_session[0]
         assert lead["id"] == lead_id == last["lead_id"]
+        assert lead["consent_at"] and lead["consent_version"]  # 个人信息保护法 record
         assert (lead["name"], lead["phone"], lead["need"]) == (
             args["name"],
             args["phone"],
@@ -385,10 +389,16 @@ def test_two_instances_on_one_page_do_not_interfere(
         v.widget("advisor-en", ".specialist").click()
         lead_form = v.widget("advisor-en", "form.lead")
         assert lead_form.is_visible() and v.widget("advisor", "form.lead").count() == 0
+        notice = lead_form.locator(".consent-notice").inner_text()
+        assert "365" in notice and "phone" in notice  # what, what for, how long
         lead_form.locator('input[name="phone"]').fill("12345")
         lead_form.locator('button[type="submit"]').click()
         error = lead_form.locator(".err")
         error.filter(has_text=re.compile(".+")).wait_for()
+        assert error.inner_text() == en("consent_required")  # not ticked: not sent
+        lead_form.locator('input[name="consent"]').check()
+        lead_form.locator('button[type="submit"]').click()
+        error.filter(has_text=phone_error_message("en")).wait_for()
         assert error.inner_text() == phone_error_message("en")
         v.shot(artifacts / "03-invalid-phone.png")
         lead_form.locator('input[name="name"]').fill("Alice")
@@ -403,6 +413,7 @@ def test_two_instances_on_one_page_do_not_interfere(
         assert len(mine) == 1
         assert mine[0]["idempotency_key"] == f"widget:advisor-en:{b}"
         assert (mine[0]["name"], mine[0]["phone"]) == ("Alice", "+8613900001111")
+        assert mine[0]["consent_at"] and mine[0]["consent_version"]
         assert (
             mine[0]["details"].startswith(en("summary_prefix")) and question in mine[0]["details"]
         )

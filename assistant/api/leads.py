@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field, ValidationError
 
+from assistant import i18n, privacy
 from assistant.api.auth import require
 from assistant.api.csvout import csv_response
-from assistant.api.deps import AssistantDep
+from assistant.api.deps import AssistantDep, SettingsDep
 from assistant.api.errors import ApiError
 from assistant.api.ratelimit import LIMITED, IpLimit
 from assistant.tools import leads
@@ -34,6 +35,12 @@ class LeadIn(BaseModel):
     details: str = Field("", max_length=2000)
     session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     lang: Literal["zh", "en"] = "zh"
+    consent: bool = Field(
+        False,
+        description="The person agreed to the consent notice shown with the form "
+        "(个人信息保护法; wording in GET /v1/privacy). Must be true: the server stores the time "
+        "and PRIVACY_NOTICE_VERSION with the lead.",
+    )
 
 
 class LeadOut(BaseModel):
@@ -53,12 +60,20 @@ class FeedbackIn(BaseModel):
 def post_lead(
     body: LeadIn,
     assistant: AssistantDep,
+    settings: SettingsDep,
     _: IpLimit,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> LeadOut:
     """Store a prospect for sales. A retry with the same Idempotency-Key returns the same
     lead; a lead the chat already captured for ``session_id`` is completed instead of
-    duplicated (``created: false``, same ``lead_id``)."""
+    duplicated (``created: false``, same ``lead_id``). Without ``consent: true`` nothing is
+    stored (422 ``consent_required``)."""
+    if not body.consent:
+        raise ApiError(
+            422,
+            "consent_required",
+            {lang: i18n.t(lang, "consent.required") for lang in i18n.LANGS},
+        )
     try:
         inp = leads.LeadInput(
             name=body.name,
@@ -82,8 +97,35 @@ def post_lead(
             422, "invalid_request", {"zh": "线索信息不完整。", "en": "Invalid lead."}
         ) from None
     # A lead the chat already captured for this session is completed, not duplicated.
-    result = leads.capture_lead(inp, assistant.store, lang=body.lang, merge_session=True)
+    result = leads.capture_lead(
+        inp,
+        assistant.store,
+        lang=body.lang,
+        merge_session=True,
+        consent=privacy.consent_now(settings),
+    )
     return LeadOut(lead_id=result.lead_id, created=result.created, message=result.message)
+
+
+class PrivacyOut(BaseModel):
+    notice: dict[str, str] = Field(description="The consent notice in zh and en.")
+    checkbox: dict[str, str] = Field(description="The consent checkbox's label in zh and en.")
+    policy_url: str
+    version: str
+    lead_retention_days: float
+
+
+@router.get("/privacy", response_model=PrivacyOut, responses=LIMITED)
+def get_privacy(settings: SettingsDep, _: IpLimit) -> PrivacyOut:
+    """The consent notice to show next to a lead form (个人信息保护法), the privacy policy's
+    address, the notice version stored with each lead, and how long leads are kept."""
+    return PrivacyOut(
+        notice={lang: privacy.notice(lang, settings) for lang in i18n.LANGS},
+        checkbox={lang: i18n.t(lang, "consent.checkbox") for lang in i18n.LANGS},
+        policy_url=settings.privacy_policy_url,
+        version=settings.privacy_notice_version,
+        lead_retention_days=settings.lead_retention_days,
+    )
 
 
 @router.get("/leads", response_model=None)
@@ -100,6 +142,7 @@ def list_leads(
     if format == "json":
         return {"leads": rows}
     fields = ["id", "created_at", "status", "name", "phone", "company", "need", "details"]
+    fields += ["consent_at", "consent_version"]
     return csv_response(rows, [*fields, "session_id"], "leads.csv")
 
 

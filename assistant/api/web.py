@@ -19,7 +19,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from assistant import i18n
+from assistant import i18n, privacy
+from assistant.api.deps import SettingsDep
+from assistant.config import Settings
 from assistant.dialogue.forms import NEED_BY_CONTEXT
 from assistant.tools.leads import NEED_LABELS
 
@@ -45,12 +47,14 @@ class Bundle:
     etag: str
 
 
-@lru_cache(maxsize=4)
-def _bundle(version: tuple[int, int]) -> Bundle:
+@lru_cache(maxsize=8)
+def _bundle(version: tuple[int, int], consent: tuple[tuple[str, str, str, str], ...]) -> Bundle:
     data = {
         "strings": {lang: i18n.lookup(lang, "widget") for lang in i18n.LANGS},
         "needs": NEED_LABELS,
         "need_by_tool": NEED_BY_CONTEXT,
+        # The consent notice the widget's own lead form shows (个人信息保护法).
+        "consent": {lang: {"notice": n, "checkbox": c, "url": u} for lang, n, c, u in consent},
     }
     source = WIDGET_JS.read_text(encoding="utf-8")
     body = source.replace(DATA_MARKER, json.dumps(data, ensure_ascii=False), 1).encode("utf-8")
@@ -58,11 +62,20 @@ def _bundle(version: tuple[int, int]) -> Bundle:
     return Bundle(body, gzip.compress(body, compresslevel=9, mtime=0), etag)
 
 
-def widget_bundle() -> Bundle:
+def widget_bundle(settings: Settings) -> Bundle:
     """The served widget for the file's current version (mtime, size): an edit shows up
     without a restart."""
     stat = WIDGET_JS.stat()
-    return _bundle((stat.st_mtime_ns, stat.st_size))
+    consent = tuple(
+        (
+            lang,
+            privacy.notice(lang, settings),
+            i18n.t(lang, "consent.checkbox"),
+            settings.privacy_policy_url,
+        )
+        for lang in i18n.LANGS
+    )
+    return _bundle((stat.st_mtime_ns, stat.st_size), consent)
 
 
 def _etag_matches(request: Request, etags: set[str]) -> bool:
@@ -72,9 +85,9 @@ def _etag_matches(request: Request, etags: set[str]) -> bool:
 
 
 @router.api_route("/widget.js", methods=["GET", "HEAD"])
-def widget_js(request: Request) -> Response:
+def widget_js(request: Request, settings: SettingsDep) -> Response:
     """The chat launcher for any page: one script tag, options as data-* attributes."""
-    bundle = widget_bundle()
+    bundle = widget_bundle(settings)
     zipped = "gzip" in request.headers.get("accept-encoding", "").lower()
     # Each encoding has its own strong ETag; either one revalidates (same script).
     gz_etag = bundle.etag[:-1] + '-gz"'

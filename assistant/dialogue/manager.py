@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from assistant import privacy
 from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, IntentRouter
@@ -862,6 +863,14 @@ class DialogueManager:
 
     # -- lead -----------------------------------------------------------------------------
 
+    def _with_notice(self, text: str, state: dict[str, Any], lang: str) -> str:
+        """``text`` followed by the consent notice (once per session is enough)."""
+        settings = self.tools.settings
+        if settings is None or state.get("consent_shown"):
+            return text
+        state["consent_shown"] = True
+        return f"{text}\n\n{privacy.notice(lang, settings)}"
+
     def _lead(
         self,
         text: str,
@@ -903,12 +912,16 @@ class DialogueManager:
             return Turn(t(lang, "lead.updated"), "lead", handoff=True, lead_id=lead_id)
         if bad_phone:
             state["active"], state["asked"] = "lead", ["phone"]
-            return Turn(t(lang, "lead.invalid_phone"), "lead", asked=["phone"])
+            return Turn(
+                self._with_notice(t(lang, "lead.invalid_phone"), state, lang),
+                "lead",
+                asked=["phone"],
+            )
         if not info.get("phone"):
             first = state.get("active") != "lead"
             state["active"], state["asked"] = "lead", ["phone"]
             key = "lead.ask_contact" if first else "lead.ask_phone"
-            return Turn(t(lang, key), "lead", asked=["phone"])
+            return Turn(self._with_notice(t(lang, key), state, lang), "lead", asked=["phone"])
         history = [*[m["content"] for m in transcript if m.get("role") == "user"][-6:], text]
         need = forms.infer_need(state.get("last_tool"), " ".join(history))
         details = ("对话摘要：" if lang == "zh" else "Conversation: ") + " / ".join(history)
@@ -926,11 +939,18 @@ class DialogueManager:
             state["active"], state["asked"] = "lead", ["phone"]
             return Turn(t(lang, "lead.invalid_phone"), "lead", asked=["phone"])
         full = [*transcript, {"role": "user", "content": text}]
-        result, call = self.tools.capture_lead(inp, transcript=full, lang=lang)
+        # 个人信息保护法: a number given after the notice was shown is given with consent
+        # (recorded with the notice version); one given before it is stored all the same (a
+        # lead is never dropped) without a consent record, and the notice follows now.
+        settings = self.tools.settings
+        shown = bool(state.get("consent_shown")) and settings is not None
+        consent = privacy.consent_now(settings) if shown and settings is not None else None
+        result, call = self.tools.capture_lead(inp, transcript=full, lang=lang, consent=consent)
         state["active"], state["asked"] = None, []
         state["lead"] = {"lead_id": result.lead_id}
+        message = result.message if shown else self._with_notice(result.message, state, lang)
         return Turn(
-            result.message,
+            message,
             "lead",
             tool_calls=[call],
             suggestions=items(lang, "suggest.lead"),

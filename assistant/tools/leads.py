@@ -209,9 +209,11 @@ def capture_lead(
     transcript: list[dict[str, Any]] | None = None,
     lang: str = "zh",
     merge_session: bool = False,
+    consent: tuple[datetime, str] | None = None,
 ) -> LeadResult:
     """Store the lead with a copy of the conversation, so the specialist has the context
-    even after the user deletes the chat."""
+    even after the user deletes the chat. ``consent``: (when, notice version) of the
+    person's agreement to the consent notice, set by the server (see ``assistant.privacy``)."""
     if transcript is None:
         transcript = (
             store.transcript(inp.session_id, limit=TRANSCRIPT_LIMIT) if inp.session_id else []
@@ -226,6 +228,8 @@ def capture_lead(
         transcript=list(_slim_transcript(transcript)),
         channel=inp.channel,
         idempotency_key=inp.idempotency_key or derive_idempotency_key(inp),
+        consent_at=consent[0] if consent else None,
+        consent_version=consent[1] if consent else "",
     )
     lead_id, created = store.add_lead(record, merge_session=merge_session)
     metrics.LEADS.labels(

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -23,6 +23,9 @@ from assistant.knowledge.params import PolicyParams, RatingParams
 from assistant.models import Lang, ToolCall
 from assistant.storage import Store
 from assistant.tools import calculators, claims, leads, premium
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 
 class SearchInput(BaseModel):
@@ -44,6 +47,8 @@ class Toolbox:
     store: Store
     today: Callable[[], date] = date.today
     specs: dict[str, ToolSpec] = field(default_factory=dict)
+    # For the consent notice of the chat hand-off (retention days, policy URL, version).
+    settings: Settings | None = None
 
     def __post_init__(self) -> None:
         p, r = self.policy, self.rating
@@ -123,9 +128,16 @@ class Toolbox:
         return result, call
 
     def capture_lead(
-        self, inp: leads.LeadInput, *, transcript: list[dict[str, Any]] | None, lang: str
+        self,
+        inp: leads.LeadInput,
+        *,
+        transcript: list[dict[str, Any]] | None,
+        lang: str,
+        consent: tuple[datetime, str] | None = None,
     ) -> tuple[leads.LeadResult, ToolCall]:
-        result = leads.capture_lead(inp, self.store, transcript=transcript, lang=lang)
+        result = leads.capture_lead(
+            inp, self.store, transcript=transcript, lang=lang, consent=consent
+        )
         metrics.TOOL_CALLS.labels(tool="capture_lead", outcome="ok").inc()
         # The reply goes back to the person who typed the number; logs mask it.
         args = inp.model_dump(mode="json", exclude_none=True)

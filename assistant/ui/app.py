@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant import i18n, privacy
 from assistant.config import Settings
 from assistant.knowledge.params import load_policy_params, load_rating_params
 from assistant.tools.leads import NEED_LABELS, NEEDS
@@ -402,6 +403,16 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
                     lines=3,
                     max_length=2000,
                 )
+                # 个人信息保护法: the notice, and an explicit tick before anything is stored.
+                k_consent = loc.add(
+                    gr.Checkbox,
+                    {
+                        "label": lambda lg: i18n.t(lg, "consent.checkbox"),
+                        "info": lambda lg: privacy.notice(lg, settings),
+                    },
+                    value=False,
+                    elem_id="ca-lead-consent",
+                )
                 k_go = loc.add(
                     gr.Button, {"value": "lead.submit"}, variant="primary", elem_id="ca-lead-go"
                 )
@@ -481,16 +492,31 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
         )
 
         def submit_lead(
-            lang: str, state: UiState, need: str, name: str, phone: str, company: str, details: str
+            lang: str,
+            state: UiState,
+            need: str,
+            name: str,
+            phone: str,
+            company: str,
+            details: str,
+            consent: bool,
         ) -> tuple[str, UiState]:
             html, _lead_id = forms.lead(
-                get_assistant(), lang, state.session(), need, name, phone, company, details
+                get_assistant(),
+                lang,
+                state.session(),
+                need,
+                name,
+                phone,
+                company,
+                details,
+                consent=privacy.consent_now(settings) if consent else None,
             )
             return html, state
 
         k_go.click(
             submit_lead,
-            [lang, state, k_need, k_name, k_phone, k_company, k_details],
+            [lang, state, k_need, k_name, k_phone, k_company, k_details, k_consent],
             [k_out, state],
             **private,
         )

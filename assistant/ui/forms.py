@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from assistant.api.errors import describe_error
 from assistant.dialogue.parsing import parse_money, parse_number
+from assistant.i18n import t
 from assistant.knowledge.params import PolicyParams
 from assistant.tools import leads
 from assistant.tools.claims import ClaimInput, claim_checklist
@@ -382,14 +384,19 @@ def lead(
     phone: str | None,
     company: str | None,
     details: str | None,
+    *,
+    consent: tuple[datetime, str] | None = None,
 ) -> tuple[str, str | None]:
-    """Store a lead with the chat's transcript; returns (HTML, lead id or None).
+    """Store a lead with the chat's transcript; returns (HTML, lead id or None). Nothing is
+    stored without ``consent`` (the ticked notice: when, and the notice version).
 
     Idempotent per session: the key is derived from the session, phone and need, so a
     double click stores one lead. A name or company added on a repeat submit is filled in
     on the stored lead instead of being lost.
     """
     lang = norm_lang(lang)
+    if consent is None:
+        return render.errors_html([t(lang, "consent.required")], lang), None
     try:
         inp = leads.LeadInput(
             name=name or "",
@@ -402,7 +409,7 @@ def lead(
         )
     except ValidationError as err:
         return render.errors_html(validation_messages(err, "lead", lang), lang), None
-    result = leads.capture_lead(inp, assistant.store, lang=lang)
+    result = leads.capture_lead(inp, assistant.store, lang=lang, consent=consent)
     if not result.created and (inp.name or inp.company):
         assistant.store.update_lead_contact(result.lead_id, name=inp.name, company=inp.company)
     return render.notice_html(result.message), result.lead_id

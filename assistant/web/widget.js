@@ -456,6 +456,9 @@
     ".lead input[aria-invalid=true]{border-color:#b42318}",
     ".lead input:focus,.lead select:focus,.input:focus{outline:2px solid var(--ca-primary);outline-offset:-1px}",
     ".err{color:#b42318;font-size:12px;margin:0}",
+    ".consent-notice{font-size:11px;color:#52606d;margin:0;line-height:1.4}",
+    ".lead label.consent{display:flex;gap:6px;align-items:flex-start;font-size:12px}",
+    ".lead label.consent input{width:auto;margin-top:2px}",
     ".row{display:flex;gap:8px}",
     ".lead .go{background:var(--ca-primary);color:var(--ca-on-primary);border:0;border-radius:8px;padding:7px 16px;font-weight:600}",
     ".lead .cancel{background:#fff;border:1px solid #cbd2d9;border-radius:8px;padding:7px 14px}",
@@ -1315,6 +1318,14 @@
     });
     phone.value = this.contact.phone ? nationalPhone(this.contact.phone) : "";
     var error = el("p", { class: "err", id: u + "-lead-err", role: "alert" });
+    // 个人信息保护法: the notice and an explicit tick before a phone number is sent.
+    var consentText = (DATA.consent || {})[self.cfg.lang] || (DATA.consent || {}).zh || {};
+    var consent = el("input", { type: "checkbox", name: "consent", id: u + "-consent" });
+    var notice = el("p", { class: "consent-notice", id: u + "-consent-notice", text: consentText.notice || "" });
+    if (consentText.url && /^https?:\/\//i.test(consentText.url)) {
+      notice.append(" ", el("a", { href: consentText.url, target: "_blank", rel: "noopener noreferrer", text: consentText.url }));
+    }
+    consent.setAttribute("aria-describedby", u + "-consent-notice");
     var go = el("button", { type: "submit", class: "go", text: t("lead_submit") });
     var cancel = el("button", { type: "button", class: "cancel", text: t("lead_cancel") });
     var form = el("form", { class: "lead", novalidate: true, "aria-labelledby": u + "-lead-title" }, [
@@ -1322,6 +1333,8 @@
       el("label", { for: u + "-need" }, [t("lead_need"), need]),
       el("label", { for: u + "-name" }, [t("lead_name"), name]),
       el("label", { for: u + "-phone" }, [t("lead_phone") + " *", phone]),
+      notice,
+      el("label", { for: u + "-consent", class: "consent" }, [consent, consentText.checkbox || ""]),
       error,
       el("div", { class: "row" }, [go, cancel]),
     ]);
@@ -1334,12 +1347,17 @@
       event.preventDefault();
       if (go.disabled) return undefined;
       if (!phone.value.trim()) return fail(t("lead_phone_required"));
+      if (!consent.checked) {
+        error.textContent = t("consent_required");
+        consent.focus();
+        return undefined;
+      }
       error.textContent = "";
       phone.removeAttribute("aria-invalid");
       go.disabled = true;
       go.textContent = t("lead_sending");
       return self
-        .postLead({ phone: phone.value, name: name.value, need: need.value })
+        .postLead({ phone: phone.value, name: name.value, need: need.value, consent: true })
         .then(function (result) {
           if (result.ok) {
             self.leadBox.replaceChildren();
@@ -1375,6 +1393,7 @@
       need: fields.need || "credit_insurance",
       details: this.summary(),
       lang: this.cfg.lang,
+      consent: fields.consent === true,
     };
     if (this.sessionId) body.session_id = this.sessionId;
     return fetch(this.cfg.api + "/v1/leads", {
