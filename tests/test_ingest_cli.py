@@ -193,3 +193,17 @@ def test_search_prompt_answers_and_says_when_it_has_no_answer(
 
     assert "第三条" in ask("索赔期限是多久")
     assert "没有可靠的答案" in ask("红烧肉怎么做才好吃")
+
+
+def test_without_a_terminal_ingest_prints_progress_lines(
+    small_corpus: Path, tmp_path: Path, embedding_cache: Path
+) -> None:
+    """A container log or `make run > log` is no terminal: the bar is replaced by lines
+    (here every update, with --progress-every 0) so a long first index is not silent."""
+    proc = _ingest(tmp_path, embedding_cache, "--progress-every", "0")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(("embed ", "store "))]
+    assert any(line.startswith("embed ") and "(100%)" in line for line in lines), proc.stderr
+    assert any(line.startswith("store ") for line in lines), proc.stderr
+    quiet = _ingest(tmp_path, embedding_cache, "--json", "--rebuild")
+    assert quiet.returncode == 0 and "embed " not in quiet.stderr  # scripts get JSON only
