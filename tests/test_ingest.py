@@ -260,3 +260,25 @@ def test_a_missing_knowledge_folder_changes_nothing(
     manifest = KnowledgeIndex(settings).read_manifest()
     assert manifest is not None and manifest.generation == first.generation
     assert len(manifest.files) == 3 and moved.exists()
+
+
+def test_a_moved_knowledge_folder_is_the_same_index(
+    small_corpus: Path, tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Manifest keys are relative to the knowledge folder: moving it (a new checkout path,
+    another mount point on another machine) changes nothing. With absolute keys every file
+    failed ("document id already used") and a rebuild indexed everything twice."""
+    first = KnowledgeIndex(make_settings()).sync()
+    assert first.ok and first.chunks == 6
+    moved = tmp_path / "elsewhere" / "kb"
+    moved.parent.mkdir()
+    small_corpus.rename(moved)
+    index = KnowledgeIndex(make_settings(knowledge_dir=moved))
+    again = index.sync()
+    assert again.failed == [] and again.unchanged and not again.added and not again.removed
+    assert again.chunks == 6 and again.generation == first.generation
+    rebuilt = KnowledgeIndex(make_settings(knowledge_dir=moved)).sync(rebuild=True)
+    assert rebuilt.failed == [] and rebuilt.chunks == 6
+    manifest = KnowledgeIndex(make_settings(knowledge_dir=moved)).read_manifest()
+    assert manifest is not None
+    assert all(not Path(key).is_absolute() for key in manifest.files)

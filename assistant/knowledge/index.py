@@ -363,13 +363,23 @@ class KnowledgeIndex:
         # long as they were made with the same settings and the generation is intact.
         reusable = old is not None and old.fingerprint == fp and healthy
         report.rebuilt = fresh
-        old_files = old.files if old is not None else {}
+        # Keys are paths relative to the knowledge folder (absolute only for files outside
+        # it), so a moved or re-mounted knowledge folder is the same index. A manifest from
+        # before (absolute keys) is read the same way.
+        old_files = {
+            self._key(Path(k)) if Path(k).is_absolute() else k: v
+            for k, v in (old.files if old is not None else {}).items()
+        }
         if fresh:
             # A rebuild must cover every indexed file, not only the ones in scope.
-            extra = [Path(p) for p in old_files if not _in_scope(p, scope) and Path(p).exists()]
+            extra = [
+                self._path(k)
+                for k in old_files
+                if not _in_scope(str(self._path(k)), scope) and self._path(k).exists()
+            ]
             files = sorted(set(files) | set(extra))
 
-        current: dict[str, Path] = {str(f): f for f in files}
+        current: dict[str, Path] = {self._key(f): f for f in files}
         todo: list[tuple[Path, str]] = []  # (path, sha)
         keep: dict[str, FileEntry] = {}
         for key, path in current.items():
@@ -389,10 +399,10 @@ class KnowledgeIndex:
                 (report.changed if prev is not None else report.added).append(show(path))
                 todo.append((path, sha))
         for key, prev in old_files.items():
-            if key in current or (fresh and Path(key).exists()):
+            if key in current or (fresh and self._path(key).exists()):
                 continue
-            if _in_scope(key, scope) or fresh:
-                report.removed.append(show(key))
+            if _in_scope(str(self._path(key)), scope) or fresh:
+                report.removed.append(show(self._path(key)))
             else:
                 keep[key] = prev  # outside this run's scope: untouched
 
@@ -410,13 +420,13 @@ class KnowledgeIndex:
         new_records: dict[str, list[ChunkRecord]] = {}
         new_entries: dict[str, FileEntry] = {}
         for path, sha in todo:
-            key = str(path)
+            key = self._key(path)
             try:
                 doc = load_document(path, PROJECT_ROOT, knowledge_dir=self.settings.knowledge_dir)
                 owner = doc_owner.get(doc.meta.id)
                 if owner is not None and owner != key:
                     raise IngestError(
-                        f"document id '{doc.meta.id}' is already used by {show(owner)}"
+                        f"document id '{doc.meta.id}' is already used by {show(self._path(owner))}"
                     )
                 chunks = chunker.split(doc)
                 if not chunks:
@@ -462,7 +472,7 @@ class KnowledgeIndex:
             old is not None
             and not fresh
             and not new_entries
-            and set(entries) == set(old.files)
+            and set(entries) == set(old_files)
             and not report.removed
         ):
             # Only failures: nothing to write, the live generation stays as it is.
@@ -471,6 +481,19 @@ class KnowledgeIndex:
 
         report.generation = self._write_generation(records, entries, fp, report, progress)
         return report
+
+    def _key(self, path: Path) -> str:
+        """A file's manifest key: its path inside the knowledge folder (POSIX), or the
+        absolute path of a file outside it."""
+        path = path.absolute()
+        try:
+            return path.relative_to(self.settings.knowledge_dir.absolute()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _path(self, key: str) -> Path:
+        path = Path(key)
+        return path if path.is_absolute() else self.settings.knowledge_dir.absolute() / path
 
     def _fail(self, report: SyncReport, path: str, reason: str, strict: bool) -> None:
         report.failed.append({"path": path, "reason": reason})
