@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -109,8 +108,6 @@ class Assistant:
         self.manager = manager
         self.agent = agent
         self.today = today
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 
     @classmethod
@@ -175,10 +172,6 @@ class Assistant:
         self.manager.answerer.engine = engine  # the LLM agent shares this Answerer
 
     # -- sessions -------------------------------------------------------------------------
-
-    def _lock(self, session_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(session_id, threading.Lock())
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         return self.store.transcript(session_id)
@@ -318,7 +311,9 @@ class Assistant:
         text, sid, state, reply_lang, refusal = self._prepare(message, session_id, lang)
         if refusal:
             return self._refusal(refusal, text, sid, reply_lang)
-        with self._lock(sid):
+        # Turns of one session are serialised through the database (any process, any
+        # machine): the state read here is the one the previous turn saved.
+        with self.store.session_lock(sid):
             state = self.store.get_state(sid) or state
             reply: Reply | None = None
             turn: Turn | None = None
@@ -389,7 +384,7 @@ class Assistant:
             yield reply.answer
             yield reply
             return
-        with self._lock(sid):
+        with self.store.session_lock(sid):
             state = self.store.get_state(sid) or state
             if self.agent is not None:
                 streamed = ""

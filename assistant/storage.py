@@ -14,7 +14,9 @@ takes the write lock up front and simply waits up to ``busy_timeout``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,6 +77,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _IMMEDIATE = "assistant_sqlite_begin_immediate"
 _PG_LOCK = 724_300_001  # advisory lock id held while migrating
+_PG_TURN_LOCKS = 724_400_000  # + stripe: advisory lock ids of the session turn locks
+SESSION_LOCK_STRIPES = 256
 _TICK = timedelta(microseconds=1)
 
 
@@ -401,6 +405,8 @@ class Store:
         same transaction as the lead (see :mod:`assistant.webhooks`). ``session_ttl_days``:
         a session idle longer than this reads as absent (the purge erases it later)."""
         self.session_ttl = timedelta(days=session_ttl_days) if session_ttl_days else None
+        self._memory_locks = [threading.Lock() for _ in range(SESSION_LOCK_STRIPES)]
+        self._lock_dir: Path | None = None
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
         self._sqlite = parsed.get_backend_name() == "sqlite"
@@ -414,6 +420,10 @@ class Store:
                 kwargs["poolclass"] = StaticPool
             elif not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                # Turn locks shared by every process using this database file.
+                lock_dir = Path(database).expanduser().absolute().parent / ".turn-locks"
+                lock_dir.mkdir(exist_ok=True)
+                self._lock_dir = lock_dir
         # hide_parameters: an error message never quotes a phone or a transcript.
         self.engine = create_engine(parsed, hide_parameters=True, **kwargs)
         if self._sqlite:
@@ -466,6 +476,44 @@ class Store:
             outbox=bool(settings.lead_webhook_url),
             session_ttl_days=settings.session_ttl_days,
         )
+
+    # --- one turn at a time per session ------------------------------------------------
+    @contextmanager
+    def session_lock(self, session_id: str, timeout: float = 120.0) -> Iterator[None]:
+        """Hold the session's turn lock: two turns of one session never interleave, whichever
+        processes or machines they reach. Striped over ``SESSION_LOCK_STRIPES`` keys, so
+        the lock table is bounded and needs no pruning (two sessions sharing a stripe
+        merely wait for each other).
+
+        PostgreSQL: a session-level advisory lock on a connection held for the turn (every
+        replica sees it). SQLite: a file lock next to the database file (one machine, any
+        number of processes); an in-memory database: a lock in this process.
+        """
+        digest = hashlib.sha256(session_id.encode("utf-8")).digest()
+        stripe = int.from_bytes(digest[:4], "big") % SESSION_LOCK_STRIPES
+        if self.engine.dialect.name == "postgresql":
+            key = _PG_TURN_LOCKS + stripe
+            with self.engine.connect() as conn:
+                conn.execute(
+                    text("SELECT set_config('lock_timeout', :ms, false)"),
+                    {"ms": f"{int(timeout * 1000)}ms"},
+                )
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    conn.commit()
+            return
+        if self._lock_dir is None:
+            with self._memory_locks[stripe]:
+                yield
+            return
+        from filelock import FileLock
+
+        with FileLock(str(self._lock_dir / f"turn-{stripe:03d}.lock"), timeout=timeout):
+            yield
 
     # --- transactions -------------------------------------------------------------------
     @contextmanager
