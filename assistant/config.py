@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     # --- HTTP server ----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the API server (python server.py) binds.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(8000, description="Port of the API server.")
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        15.0,
+        description="Longest wait for the next piece of a request body; a client that stops "
+        "sending half way gets 408 and the connection is closed (slowloris).",
+    )
     max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = Field(
         262144,
         description="Largest request body the API accepts, in bytes (OpenAI-style clients "

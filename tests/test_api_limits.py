@@ -294,3 +294,29 @@ def test_a_429_reaches_the_browser_with_cors_headers_and_retry_after_exposed(
     foreign = chat(url, headers={"Origin": "https://evil.example.net"})
     retry_after(foreign)
     assert "access-control-allow-origin" not in foreign.headers
+
+
+def test_a_half_sent_body_gets_408_and_the_connection_is_closed(
+    serve: Callable[..., str],
+) -> None:
+    """The hole: a client that declared a body and sent part of it held the connection
+    for as long as it liked (100 such connections were held)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = serve(body_timeout_seconds=1.0)
+    host = urlsplit(url)
+    started = time.monotonic()
+    with socket.create_connection((host.hostname, host.port), timeout=10) as s:
+        s.sendall(
+            b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Accept-Language: en\r\nContent-Length: 200\r\n\r\n" + b'{"message": "\xe4\xbd\xa0'
+        )
+        received = b""
+        while chunk := s.recv(4096):  # until the server closes the connection
+            received += chunk
+    waited = time.monotonic() - started
+    assert received.startswith(b"HTTP/1.1 408"), received[:200]
+    assert b"request_timeout" in received and waited < 8
+    # A whole body sent slowly but steadily is fine.
+    assert chat(url).status_code == 200

@@ -30,7 +30,7 @@ from assistant.api import (
     tools,
     web,
 )
-from assistant.api.middleware import DeclaredBodyLimit, RequestContext
+from assistant.api.middleware import BodyReadTimeout, DeclaredBodyLimit, RequestContext
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
 from assistant.retention import RetentionWorker
@@ -125,6 +125,7 @@ def create_app(
     # CORS outside the body limit so even a 413 reaches a browser with its CORS headers.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
     app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, timeout=settings.body_timeout_seconds)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],

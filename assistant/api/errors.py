@@ -28,6 +28,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_found": {"zh": "找不到该资源。", "en": "Not found."},
     "method_not_allowed": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
     "payload_too_large": {"zh": "请求内容过大。", "en": "The request body is too large."},
+    "request_timeout": {
+        "zh": "请求内容发送超时，请重试。",
+        "en": "The request body took too long to arrive. Please try again.",
+    },
     "rate_limited": {
         "zh": "请求过于频繁，请稍后再试。",
         "en": "Too many requests. Try again later.",

@@ -11,6 +11,7 @@ our JSON error format.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -120,3 +121,52 @@ class DeclaredBodyLimit:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class BodyReadTimeout:
+    """A request body must keep arriving: each piece within ``timeout`` seconds, or the
+    request is answered 408 and the connection closed. Without it a client that declares a
+    body and sends half of it holds a worker's connection open for as long as it likes.
+    Only the body is timed; once it is complete, ``receive`` is passed through untouched
+    (a stream waits on it for the client's disconnect). On a timeout the app is told the
+    client went away, and whatever it answers after that is dropped."""
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app, self.timeout = app, timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = started = timed_out = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done, timed_out
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                body_done = timed_out = True
+                if not started:
+                    lang = lang_of(_header(scope, b"accept-language"))
+                    response = JSONResponse(
+                        error_body(lang, "request_timeout"),
+                        status_code=408,
+                        headers={"Connection": "close"},
+                    )
+                    await response(scope, receive, send)
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return  # the 408 went out already
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, timed_receive, tracked_send)
