@@ -101,6 +101,17 @@ class RequestContext:
             request_id_var.reset(token)
 
 
+async def _closing_error(
+    scope: Scope, receive: Receive, send: Send, code: str, status: int
+) -> None:
+    """Answer with our JSON error in the caller's language and close the connection."""
+    lang = lang_of(_header(scope, b"accept-language"))
+    response = JSONResponse(
+        error_body(lang, code), status_code=status, headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
+
+
 class DeclaredBodyLimit:
     """Answers 413 in our JSON format at once when ``Content-Length`` already says the
     body is too big (Starlette's limiter, inside this one, would answer in plain text).
@@ -112,13 +123,7 @@ class DeclaredBodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length") if scope["type"] == "http" else ""
         if declared.isdigit() and int(declared) > self.max_body_size:
-            lang = lang_of(_header(scope, b"accept-language"))
-            response = JSONResponse(
-                error_body(lang, "payload_too_large"),
-                status_code=413,
-                headers={"Connection": "close"},
-            )
-            await response(scope, receive, send)
+            await _closing_error(scope, receive, send, "payload_too_large", 413)
             return
         await self.app(scope, receive, send)
 
@@ -149,13 +154,7 @@ class BodyReadTimeout:
             except TimeoutError:
                 body_done = timed_out = True
                 if not started:
-                    lang = lang_of(_header(scope, b"accept-language"))
-                    response = JSONResponse(
-                        error_body(lang, "request_timeout"),
-                        status_code=408,
-                        headers={"Connection": "close"},
-                    )
-                    await response(scope, receive, send)
+                    await _closing_error(scope, receive, send, "request_timeout", 408)
                 return {"type": "http.disconnect"}
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
