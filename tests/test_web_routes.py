@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,3 +142,23 @@ def test_demo_page_has_the_lead_form_and_two_widget_instances(api_server: Any) -
     for selector in fields.values():
         assert selector.removeprefix("#") in page.ids
     assert str(widgets[0]["data-lead-form"]).removeprefix("#") in page.ids
+
+
+def test_gradios_upload_route_is_off_and_writes_nothing(api_server: Any) -> None:
+    """The hole: the anonymous upload route took 40 x 250 KB in 0.75 s, and each upload
+    refused with 413 left a temp file behind. The UI has no file inputs: the route is off."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder())
+    before = {p for p in folder.rglob("*")} if folder.exists() else set()
+    for _ in range(5):
+        r = httpx.post(
+            f"{api_server.url}/gradio_api/upload",
+            files={"files": ("note.txt", b"x" * 1_000, "text/plain")},  # under the body cap
+        )
+        assert r.status_code == 404, r.text
+    progress = httpx.get(f"{api_server.url}/gradio_api/upload_progress?upload_id=x")
+    assert progress.status_code == 404
+    after = {p for p in folder.rglob("*")} if folder.exists() else set()
+    assert after == before
+    assert httpx.get(f"{api_server.url}/").status_code == 200  # the UI itself still loads

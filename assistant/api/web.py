@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from assistant import i18n, privacy
 from assistant.api.deps import SettingsDep
+from assistant.api.errors import ApiError
 from assistant.config import Settings
 from assistant.dialogue.forms import NEED_BY_CONTEXT
 from assistant.tools.leads import NEED_LABELS
@@ -114,3 +115,13 @@ def demo_lead_form() -> HTMLResponse:
     return HTMLResponse(
         DEMO_PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}
     )
+
+
+@router.api_route("/gradio_api/upload", methods=["GET", "POST"])
+@router.api_route("/gradio_api/upload_progress", methods=["GET", "POST"])
+def no_uploads() -> None:
+    """The UI has no file inputs, so Gradio's anonymous upload route is switched off: a
+    public route that wrote any visitor's files to disk (and left a temp file behind for
+    each refused one) served no purpose. Matched before the UI mount; the body is never
+    read."""
+    raise ApiError(404, "not_found")
