@@ -139,3 +139,10 @@ def test_session_ids_are_issued_by_the_server(base_url: str) -> None:
     assert again["session_id"] == issued  # an issued id carries the conversation on
     history = httpx.get(f"{base_url}/v1/sessions/{issued}").json()["messages"]
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
+
+
+def test_a_wrong_method_gets_405_with_allow_and_our_error_format(base_url: str) -> None:
+    resp = httpx.delete(f"{base_url}/v1/chat", headers={"Accept-Language": "en"})
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"  # RFC 9110: a 405 names the allowed methods
+    assert resp.json()["error"]["code"] == "method_not_allowed"

@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match, Mount
 
 from assistant.api import (
     admin,
@@ -30,7 +32,12 @@ from assistant.api import (
     tools,
     web,
 )
-from assistant.api.middleware import BodyReadTimeout, DeclaredBodyLimit, RequestContext
+from assistant.api.middleware import (
+    API_FALLBACK,
+    BodyReadTimeout,
+    DeclaredBodyLimit,
+    RequestContext,
+)
 from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings, get_settings
 from assistant.retention import RetentionWorker
@@ -75,6 +82,29 @@ def _index_exists(settings: Settings) -> bool:
         log.warning("no knowledge index yet: run ingest.py (the API answers 503 on /readyz)")
         return False
     return True
+
+
+def _api_fallback(app: FastAPI) -> None:
+    """Under /v1 the API answers for itself, even with the UI mounted at "/" (which would
+    otherwise take every unmatched request): a known path with another method is 405 with
+    ``Allow``, an unknown path 404, both in our JSON error format."""
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+    async def fallback(request: Request) -> None:
+        allowed = sorted(
+            method
+            for method in methods
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in app.router.routes
+                if not isinstance(route, Mount) and getattr(route, "endpoint", None) is not fallback
+            )
+        )
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise StarletteHTTPException(404)
+
+    app.add_api_route(API_FALLBACK, fallback, methods=methods, include_in_schema=False)
 
 
 def create_app(
@@ -147,6 +177,7 @@ def create_app(
 
     for module in (ops, chat, leads, tools, openai_compat, admin, support, web):
         app.include_router(module.router)
+    _api_fallback(app)
     if settings.serve_ui:
         # Mounted last: the UI owns "/" and everything the routes above don't match.
         import gradio as gr

@@ -132,7 +132,9 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "invalid_request"
         )
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        # Keep the exception's headers: a 405 must say what is allowed (Allow: POST).
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(request, exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,8 @@ from assistant.api.errors import error_body, lang_of
 from assistant.logs import request_id_var
 
 log = logging.getLogger("assistant.api.access")
+API_FALLBACK = "/v1/{rest:path}"
+"""The catch-all that answers 404 / 405 under /v1 (``assistant.api._api_fallback``)."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -77,6 +79,8 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
+            if template == API_FALLBACK:
+                template = "unmatched"  # the /v1 catch-all answers 404/405; no real route
             method = scope.get("method", "")
             metrics.REQUESTS.labels(method=method, route=template, status=str(status)).inc()
             metrics.REQUEST_SECONDS.labels(method=method, route=template).observe(elapsed)
