@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     # --- HTTP server ----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the API server (python server.py) binds.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(8000, description="Port of the API server.")
+    web_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        1,
+        description="Worker processes of `python server.py` (or --workers N). Each worker "
+        "is a full replica: JSON logs, masking and proxy settings apply in every one.",
+    )
     body_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
         15.0,
         description="Longest wait for the next piece of a request body; a client that stops "

@@ -115,9 +115,14 @@ def configure(settings: Settings) -> None:
     if settings.log_format == "json":
         handler.setFormatter(
             JsonFormatter(
-                "{asctime}{levelname}{name}{message}{request_id}",
+                "{asctime}{levelname}{name}{message}{request_id}{process}",
                 style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                rename_fields={
+                    "asctime": "time",
+                    "levelname": "level",
+                    "name": "logger",
+                    "process": "pid",
+                },
                 json_ensure_ascii=False,
             )
         )

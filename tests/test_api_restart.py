@@ -7,6 +7,7 @@ lead the website was told is stored ("201 Created") must still be there afterwar
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -219,3 +220,36 @@ def test_every_acknowledged_lead_survives_a_crash_exactly_once(server: ServerPro
         assert set(acked) | set(unknown) <= set(keys)
         assert set(keys) <= set(bodies)
         assert all(n == 1 for n in keys.values())
+
+
+def test_several_workers_keep_json_logs_masking_and_request_ids(
+    full_settings: Settings, tmp_path: Path
+) -> None:
+    """`python server.py --workers N` (here WEB_CONCURRENCY=2): uvicorn's worker processes
+    build their own app, and each one writes the same masked JSON log lines."""
+    with ServerProcess(
+        full_settings,
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'workers.db'}",
+        web_concurrency=2,
+        log_format="json",
+        log_level="info",
+        rate_limit_ip="100000/minute",
+        lead_webhook_url=None,
+    ).start() as server:
+        for n in range(6):
+            resp = httpx.post(
+                f"{server.url}/v1/leads",
+                json={"phone": f"1391234{n:04d}", "name": "周先生", "consent": True},
+                headers={"X-Request-ID": f"workers-{n}"},
+                timeout=TIMEOUT,
+            )
+            assert resp.status_code == 201
+        time.sleep(0.5)
+        log = server.log_tail(200_000)
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    pids = {line["pid"] for line in lines if "Started server process" in line["message"]}
+    assert len(pids) == 2, log[-2000:]  # two workers, each logging through our handler
+    mine = [line for line in lines if str(line.get("request_id", "")).startswith("workers-")]
+    assert {line["request_id"] for line in mine} == {f"workers-{n}" for n in range(6)}
+    assert "1391234000" not in log  # every phone masked, in every worker

@@ -84,6 +84,17 @@ def _index_exists(settings: Settings) -> bool:
     return True
 
 
+def serve_app() -> FastAPI:
+    """The app for one uvicorn worker process (``python server.py --workers N``): logging
+    (JSON, phone masking) is configured inside the worker, where the app's logs are
+    written; uvicorn's own ``log_config`` would otherwise replace it."""
+    from assistant.logs import configure
+
+    settings = get_settings()
+    configure(settings)
+    return create_app(settings)
+
+
 def _api_fallback(app: FastAPI) -> None:
     """Under /v1 the API answers for itself, even with the UI mounted at "/" (which would
     otherwise take every unmatched request): a known path with another method is 405 with
