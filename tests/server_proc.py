@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -148,6 +148,8 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own process group: a kill takes uvicorn's worker processes with it.
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         self._wait_ready(deadline)
@@ -182,8 +184,7 @@ class ServerProcess:
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                self._kill_group(proc)
                 raise RuntimeError(
                     f"server ignored SIGTERM for {timeout}s:\n{self.log_tail()}"
                 ) from None
@@ -193,8 +194,15 @@ class ServerProcess:
         """Crash the server: SIGKILL, no shutdown handlers, no chance to flush anything."""
         proc = self._require_proc()
         if proc.poll() is None:
-            proc.kill()
+            self._kill_group(proc)
         return int(proc.wait())
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the server and any worker processes it started (same process group)."""
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
     def _require_proc(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
