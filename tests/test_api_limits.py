@@ -320,3 +320,16 @@ def test_a_half_sent_body_gets_408_and_the_connection_is_closed(
     assert b"request_timeout" in received and waited < 8
     # A whole body sent slowly but steadily is fine.
     assert chat(url).status_code == 200
+
+
+def test_the_uis_own_api_counts_against_the_ip_limit(serve: Callable[..., str]) -> None:
+    """The UI's Gradio routes were public and unlimited; a POST there (a chat turn, a
+    form) is now a hit on the same per-IP limit. Loading the page is not."""
+    url = serve(rate_limit_ip="3/minute")
+    for _ in range(4):
+        assert httpx.get(f"{url}/").status_code == 200  # page loads are free
+    body = {"data": [], "fn_index": 0, "session_hash": "x"}
+    first = [httpx.post(f"{url}/gradio_api/queue/join", json=body) for _ in range(3)]
+    assert all(r.status_code != 429 for r in first)
+    retry_after(httpx.post(f"{url}/gradio_api/queue/join", json=body))
+    retry_after(chat(url))  # one budget per IP, shared with the /v1 routes

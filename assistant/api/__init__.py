@@ -38,7 +38,7 @@ from assistant.api.middleware import (
     DeclaredBodyLimit,
     RequestContext,
 )
-from assistant.api.ratelimit import RateLimits
+from assistant.api.ratelimit import RateLimits, UiIpLimit
 from assistant.config import Settings, get_settings
 from assistant.retention import RetentionWorker
 from assistant.webhooks import WebhookDispatcher
@@ -167,6 +167,7 @@ def create_app(
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
     app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
     app.add_middleware(BodyReadTimeout, timeout=settings.body_timeout_seconds)
+    app.add_middleware(UiIpLimit, limits=app.state.rate_limits)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],

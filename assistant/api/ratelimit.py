@@ -21,9 +21,11 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant import metrics
-from assistant.api.errors import ApiError
+from assistant.api.errors import ApiError, error_body, lang_of
 from assistant.config import Settings
 
 log = logging.getLogger(__name__)
@@ -98,3 +100,33 @@ IpLimit = Annotated[None, Depends(limit_ip)]
 LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"description": "Rate limit exceeded; retry after the `Retry-After` seconds."}
 }
+
+
+class UiIpLimit:
+    """The UI's own API counts against the same per-IP limit as the /v1 routes: every POST
+    under ``/gradio_api/`` (a chat turn, a form submission, a queue join) is a hit. Page
+    loads and static assets (GET) are not counted, so opening the UI never trips it."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and str(scope.get("path", "")).startswith("/gradio_api/")
+        ):
+            client = scope.get("client") or ("unknown", 0)
+            try:
+                self.limits.check("ip", str(client[0]), self.limits.per_ip)
+            except ApiError as exc:
+                headers = dict(scope.get("headers") or [])
+                lang = lang_of(headers.get(b"accept-language", b"").decode("latin-1"))
+                response = JSONResponse(
+                    error_body(lang, exc.code, text=exc.message),
+                    status_code=exc.status,
+                    headers=exc.headers,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
