@@ -563,3 +563,34 @@ def test_the_offtopic_classifier_puts_an_exemplar_first_only_when_sure_and_nothi
     assert guarded.match(question, vec(question), "zh", 2)[0].entry_id == "zh-c"
     business = "客户欠货款不还怎么催"
     assert on.match(business, vec(business), "zh", 2)[0].entry_id == "zh-c"
+
+
+def test_an_entry_near_the_question_as_a_whole_outranks_one_lucky_phrasing() -> None:
+    """With ``centroid`` > 0 the dense view reads each entry as its mean phrasing vector: an
+    entry whose phrasings each cover part of a long question (cosine 0.58 each, 1.0 to their
+    mean) beats an entry with one phrasing at 0.70 and the rest unrelated. Without it the
+    lucky phrasing wins."""
+    import numpy as np
+
+    from assistant.matching import CALIBRATION
+
+    dim = 8
+    basis = np.eye(dim, dtype=np.float32)
+    query = (basis[0] + basis[1] + basis[2]) / np.sqrt(3)
+    lucky = 0.7 * query + np.sqrt(1 - 0.49) * basis[3]
+    vectors = np.stack([basis[0], basis[1], basis[2], lucky, basis[5], basis[6]])
+    entries = [
+        {"entry_id": "en-whole", "question": "w", "category": "claims", "lang": "en"},
+        {"entry_id": "en-lucky", "question": "l", "category": "duties", "lang": "en"},
+    ]
+    phrasings = [(0, "a one"), (0, "b two"), (0, "c three"), (1, "d four"), (1, "e five")]
+    phrasings.append((1, "f six"))
+
+    def top(centroid: float) -> str:
+        cal = dict(CALIBRATION["e5"], lo=0.0, hi=1.0, dense=1.0, chars=0.0, words=0.0)
+        cal.update(pair=0.0, centroid=centroid, offtopic_p=1.01)
+        matcher = EntryMatcher(entries, phrasings, vectors, str.split, lambda s: s, cal)
+        return matcher.match("q", list(query), "en", 2)[0].entry_id
+
+    assert top(0.0) == "en-lucky"
+    assert top(0.7) == "en-whole"

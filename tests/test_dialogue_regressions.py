@@ -533,3 +533,12 @@ def test_a_number_given_before_the_notice_is_kept_and_the_notice_follows(bot: As
     assert t("zh", "consent.notice").split("{")[0] in reply.answer
     lead = bot.store.get_lead(reply.lead_id)
     assert lead is not None and lead["consent_at"] is None and lead["consent_version"] == ""
+
+
+def test_a_stated_count_is_not_a_question_and_the_quote_keeps_its_figures(bot: Assistant) -> None:
+    """The message "有几个大客户给到了200天" states a fact: with sales, industry and terms
+    given, the quote runs (the "几个" question cue once sent it to a bank answer)."""
+    reply = talk(bot, "做钢材的，年赊销1.5亿，平均账期90天，有几个大客户给到了200天")
+    args = tool(reply, "estimate_premium")
+    assert args["annual_credit_sales"] == 150_000_000
+    assert args["max_credit_days"] == 200

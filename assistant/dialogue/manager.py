@@ -89,14 +89,17 @@ _OWN_CLAIM = re.compile(
     r"\b(to )?(file|make|submit|lodge|start)\b.{0,10}\bclaim",
     re.I,
 )
-_ASKS = re.compile(r"啥|咋|多久|多少|几[天个次期]|么|呢|还是|要不要|能不能|是不是|算不算|还保不保")
+# "有几个大客户给到了200天" states a fact; "几个" / "几天" after 有 is not a question.
+_ASKS = re.compile(
+    r"啥|咋|多久|多少|(?<!有)几[天个次期]|还有几天|么|呢|还是|要不要|能不能|是不是|算不算|还保不保"
+)
 # Bank categories a form serves: with the user's own figures the form answers them.
 # A case told with its insurance in view ("保险这块我要怎么弄", "要不要报保险") is the
 # claim checklist's, whatever else it mentions.
 _INSURANCE = re.compile(r"保险|信保|保单|理赔|索赔|报案|insur|claim|polic", re.I)
 FORM_TOPICS = {
     "quote": {"premium"},
-    "claim": {"claims", "disputes"},
+    "claim": {"claims", "disputes", "duties"},
     "calculator": {"dso", "cash_ratio", "payment_plans"},
 }
 _DOMAIN = re.compile(
