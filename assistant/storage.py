@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -60,6 +61,8 @@ __all__ = [
     "ChatSessionRow",
     "ConversationKeyRow",
     "FeedbackRow",
+    "IngestBusy",
+    "IngestJobRow",
     "LeadRecord",
     "LeadRow",
     "MessageRow",
@@ -78,6 +81,10 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _IMMEDIATE = "assistant_sqlite_begin_immediate"
 _PG_LOCK = 724_300_001  # advisory lock id held while migrating
 _PG_TURN_LOCKS = 724_400_000  # + stripe: advisory lock ids of the session turn locks
+_PG_INGEST_LOCK = 724_300_002  # advisory lock id held by the one running ingestion
+_PG_INGEST_JOBS = 724_300_003  # advisory xact lock id serialising ingest job starts
+
+INGEST_ACTIVE = ("queued", "running")
 SESSION_LOCK_STRIPES = 256
 _TICK = timedelta(microseconds=1)
 
@@ -283,6 +290,53 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class IngestJobRow(Base):
+    """An ingestion started through the admin API, visible to every replica.
+
+    The process that accepted it runs it and beats ``heartbeat_at``; a queued or running
+    job whose heartbeat stopped (its process died) is marked failed by the next start.
+    """
+
+    __tablename__ = "ingest_jobs"
+    __table_args__ = (Index("ix_ingest_jobs_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rebuild: Mapped[bool] = mapped_column(Boolean, default=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    report: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    runner: Mapped[str] = mapped_column(String(200), default="")
+
+
+class IngestBusy(RuntimeError):
+    """An ingestion is queued or running somewhere; ``job`` is its row as a dict."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        super().__init__(f"ingestion {job['id']} is {job['status']}")
+        self.job = job
+
+
+def _job_dict(row: IngestJobRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "rebuild": bool(row.rebuild),
+        "dry_run": bool(row.dry_run),
+        "created_at": _as_utc(row.created_at),
+        "started_at": _as_utc(row.started_at) if row.started_at else None,
+        "finished_at": _as_utc(row.finished_at) if row.finished_at else None,
+        "heartbeat_at": _as_utc(row.heartbeat_at),
+        "report": row.report,
+        "error": row.error,
+        "runner": row.runner,
+    }
+
+
 @dataclass(frozen=True)
 class LeadRecord:
     """A validated lead, ready to store. ``phone`` must already be E.164 (see
@@ -406,6 +460,7 @@ class Store:
         a session idle longer than this reads as absent (the purge erases it later)."""
         self.session_ttl = timedelta(days=session_ttl_days) if session_ttl_days else None
         self._memory_locks = [threading.Lock() for _ in range(SESSION_LOCK_STRIPES)]
+        self._ingest_memory_lock = threading.Lock()
         self._lock_dir: Path | None = None
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
@@ -491,14 +546,40 @@ class Store:
         """
         digest = hashlib.sha256(session_id.encode("utf-8")).digest()
         stripe = int.from_bytes(digest[:4], "big") % SESSION_LOCK_STRIPES
+        with self._exclusive(
+            _PG_TURN_LOCKS + stripe, f"turn-{stripe:03d}.lock", self._memory_locks[stripe], timeout
+        ):
+            yield
+
+    @contextmanager
+    def ingest_lock(self, timeout: float = 600.0) -> Iterator[None]:
+        """Hold the one ingestion lock shared by every process and machine on this database
+        (a PostgreSQL advisory lock; a file lock next to a SQLite file). Raises
+        ``filelock.Timeout`` when another ingestion holds it for ``timeout`` seconds."""
+        with self._exclusive(_PG_INGEST_LOCK, "ingest.lock", self._ingest_memory_lock, timeout):
+            yield
+
+    @contextmanager
+    def _exclusive(
+        self, key: int, filename: str, memory: threading.Lock, timeout: float
+    ) -> Iterator[None]:
+        """PostgreSQL: a session-level advisory lock on a connection held throughout (every
+        replica sees it). SQLite: a file lock next to the database file (one machine, any
+        number of processes); an in-memory database: a lock in this process."""
+        from filelock import FileLock, Timeout
+
         if self.engine.dialect.name == "postgresql":
-            key = _PG_TURN_LOCKS + stripe
+            from sqlalchemy.exc import OperationalError
+
             with self.engine.connect() as conn:
                 conn.execute(
                     text("SELECT set_config('lock_timeout', :ms, false)"),
-                    {"ms": f"{int(timeout * 1000)}ms"},
+                    {"ms": f"{max(1, int(timeout * 1000))}ms"},
                 )
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                except OperationalError as err:  # lock_timeout: the holder kept it
+                    raise Timeout(f"advisory lock {key}") from err
                 conn.commit()
                 try:
                     yield
@@ -507,12 +588,14 @@ class Store:
                     conn.commit()
             return
         if self._lock_dir is None:
-            with self._memory_locks[stripe]:
+            if not memory.acquire(timeout=timeout):
+                raise Timeout(filename)
+            try:
                 yield
+            finally:
+                memory.release()
             return
-        from filelock import FileLock
-
-        with FileLock(str(self._lock_dir / f"turn-{stripe:03d}.lock"), timeout=timeout):
+        with FileLock(str(self._lock_dir / filename), timeout=timeout):
             yield
 
     # --- transactions -------------------------------------------------------------------
@@ -960,6 +1043,67 @@ class Store:
                 }
                 for row in session.scalars(query)
             ]
+
+    # --- ingestion jobs --------------------------------------------------------------------
+    def start_ingest_job(
+        self,
+        job_id: str,
+        *,
+        rebuild: bool,
+        dry_run: bool,
+        runner: str,
+        stale_after: float = 120.0,
+        keep: int = 100,
+    ) -> dict[str, Any]:
+        """Record a queued job, or raise :class:`IngestBusy` naming the active one.
+
+        Starts are serialised (SQLite's write lock; a PostgreSQL transaction lock), so two
+        replicas asked at once cannot both start. An active job whose heartbeat is older
+        than ``stale_after`` seconds belongs to a process that died: it is marked failed
+        (``abandoned``) and no longer blocks. Only the newest ``keep`` jobs are kept."""
+        now = utcnow()
+        with self._write() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_INGEST_JOBS})
+            active = session.scalars(
+                select(IngestJobRow)
+                .where(IngestJobRow.status.in_(INGEST_ACTIVE))
+                .order_by(IngestJobRow.created_at)
+            )
+            for row in active:
+                if _as_utc(row.heartbeat_at) < now - timedelta(seconds=stale_after):
+                    row.status, row.error, row.finished_at = "failed", "abandoned", now
+                else:
+                    raise IngestBusy(_job_dict(row))
+            row = IngestJobRow(
+                id=job_id,
+                status="queued",
+                rebuild=rebuild,
+                dry_run=dry_run,
+                created_at=now,
+                heartbeat_at=now,
+                runner=runner[:200],
+            )
+            session.add(row)
+            session.flush()
+            old = select(IngestJobRow.id).order_by(IngestJobRow.created_at.desc()).offset(keep)
+            session.execute(delete(IngestJobRow).where(IngestJobRow.id.in_(old.scalar_subquery())))
+            return _job_dict(row)
+
+    def update_ingest_job(self, job_id: str, **changes: Any) -> None:
+        """Set fields of a job (status, started_at, finished_at, report, error) and beat its
+        heartbeat; with no changes, only the heartbeat."""
+        with self._write() as session:
+            session.execute(
+                update(IngestJobRow)
+                .where(IngestJobRow.id == job_id)
+                .values(heartbeat_at=utcnow(), **changes)
+            )
+
+    def get_ingest_job(self, job_id: str) -> dict[str, Any] | None:
+        with self._read() as session:
+            row = session.get(IngestJobRow, job_id)
+            return _job_dict(row) if row is not None else None
 
     # --- webhook outbox -------------------------------------------------------------------
     @staticmethod

@@ -47,6 +47,11 @@ JOB_ERRORS: dict[str, dict[str, str]] = {
         "en": "The index was updated, but the running assistant could not load it; "
         "see the server log.",
     },
+    ingest_jobs.ABANDONED: {
+        "zh": "运行该导入的服务进程已停止，任务未完成；索引保持原样，可以重新发起导入。",
+        "en": "The server process running this ingestion stopped before it finished; the "
+        "index was left as it was, and a new ingestion can be started.",
+    },
     ingest_jobs.INGEST_FAILED: {
         "zh": "导入失败，索引保持原样，详情见服务器日志。",
         "en": "Ingestion failed and the index was left as it was; see the server log.",
@@ -214,10 +219,14 @@ def start_ingest(
 
 
 @router.get("/admin/ingest/{job_id}", response_model=IngestJobOut)
-def get_ingest(request: Request, job_id: Annotated[str, PathParam(max_length=64)]) -> IngestJobOut:
-    """A job's status, timings and report (jobs are forgotten on restart)."""
-    jobs: IngestJobs | None = getattr(request.app.state, "ingest_jobs", None)
-    job = jobs.get(job_id) if jobs is not None else None
-    if jobs is None or job is None:
+def get_ingest(
+    request: Request,
+    job_id: Annotated[str, PathParam(max_length=64)],
+    jobs: Annotated[IngestJobs, Depends(get_jobs)],
+) -> IngestJobOut:
+    """A job's status, timings and report, whichever replica runs it (kept in the database;
+    the newest 100 jobs)."""
+    job = jobs.get(job_id)
+    if job is None:
         raise ApiError(404, "not_found")
     return _out(job, jobs, request_lang(request))

@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -157,40 +159,17 @@ def ingest_main(argv: list[str] | None = None) -> int:
     index = KnowledgeIndex(settings)
     show_progress = not args.json and err.is_terminal
     started = time.perf_counter()
+    from filelock import Timeout
+
     try:
-        if show_progress:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                RateColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=False,
-            ) as bar:
-                tasks: dict[str, TaskID] = {}
-
-                def progress(phase: str, done: int, total: int) -> None:
-                    if phase not in tasks:
-                        tasks[phase] = bar.add_task(phase, total=total)
-                    bar.update(tasks[phase], completed=done)
-
-                report = index.sync(
-                    args.paths or None,
-                    rebuild=args.rebuild,
-                    dry_run=args.dry_run,
-                    strict=args.strict,
-                    progress=progress,
-                )
-        else:
-            lines = None if args.json else LineProgress(err, args.progress_every)
-            report = index.sync(
-                args.paths or None,
-                rebuild=args.rebuild,
-                dry_run=args.dry_run,
-                strict=args.strict,
-                progress=lines,
-            )
+        with _shared_ingest_lock(settings, args.dry_run):
+            report = _sync(index, args, err, show_progress)
+    except Timeout:
+        err.print(
+            "[red]Another ingestion held the index lock for 10 minutes[/red] (ingest.py or "
+            "an admin-API job, here or on another machine); the index was not changed."
+        )
+        return 4
     except StrictAbortError as exc:
         elapsed = time.perf_counter() - started
         path, _, reason = str(exc).partition(": ")
@@ -216,6 +195,61 @@ def ingest_main(argv: list[str] | None = None) -> int:
         if report.ok and not report.dry_run:
             out.print(f"Index generation {report.generation} is live ({report.chunks} chunks).")
     return 0 if report.ok else 1
+
+
+@contextmanager
+def _shared_ingest_lock(settings: Settings, dry_run: bool) -> Iterator[None]:
+    """With a configured database (``DATABASE_URL``, shared by replicas on several
+    machines), hold its ingestion lock, the one the admin API's jobs take: one ingestion
+    at a time across machines. Without one, the index's own file lock is enough."""
+    if dry_run or not settings.database_url:
+        yield
+        return
+    from assistant.storage import Store
+
+    store = Store(settings.database_url)
+    try:
+        with store.ingest_lock(timeout=600):
+            yield
+    finally:
+        store.close()
+
+
+def _sync(
+    index: KnowledgeIndex, args: argparse.Namespace, err: Console, bar_on: bool
+) -> SyncReport:
+    if bar_on:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.update(tasks[phase], completed=done)
+
+            return index.sync(
+                args.paths or None,
+                rebuild=args.rebuild,
+                dry_run=args.dry_run,
+                strict=args.strict,
+                progress=progress,
+            )
+    lines = None if args.json else LineProgress(err, args.progress_every)
+    return index.sync(
+        args.paths or None,
+        rebuild=args.rebuild,
+        dry_run=args.dry_run,
+        strict=args.strict,
+        progress=lines,
+    )
 
 
 def search_main(argv: list[str] | None = None) -> int:
