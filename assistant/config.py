@@ -135,6 +135,22 @@ class Settings(BaseSettings):
         8000, description="Chroma server port (used only with chroma_host)."
     )
     chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    shared_index: bool | None = Field(
+        None,
+        description="Replicas on several machines: publish each index generation (manifest, "
+        "BM25, chunks, phrasing vectors) to the database and load the live one from there; "
+        "unset = on when both DATABASE_URL and CHROMA_HOST are set.",
+    )
+    index_poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        5.0,
+        description="With a shared index: how often a replica checks the database for a new "
+        "live generation (it serves the old one until then).",
+    )
+    index_gc_grace_seconds: Annotated[float, Field(ge=0, le=604800)] = Field(
+        600.0,
+        description="With a shared index: a generation's Chroma collection is removed only once "
+        "no replica has served it for this long.",
+    )
 
     # --- dialogue, sessions and leads ---------------------------------------------------
     database_url: str | None = Field(
@@ -320,6 +336,13 @@ class Settings(BaseSettings):
         return self
 
     # Derived paths: one definition each, so no module builds them differently.
+    @property
+    def index_shared(self) -> bool:
+        """Whether index generations go through the database (see ``shared_index``)."""
+        if self.shared_index is not None:
+            return self.shared_index and bool(self.database_url)
+        return bool(self.database_url and self.chroma_host)
+
     @property
     def index_dir(self) -> Path:
         """Where the manifest, BM25 generations and local Chroma live."""

@@ -227,7 +227,13 @@ class RetrievalEngine:
     # -- loading -----------------------------------------------------------------------
 
     def _ensure_loaded(self) -> None:
-        """Load (or reload after a sync) the live generation; a stat when nothing changed."""
+        """Load (or reload after a sync) the live generation; a stat when nothing changed.
+
+        With a shared index, first (every ``INDEX_POLL_SECONDS``) adopt the database's live
+        generation and record the one served here (:mod:`assistant.knowledge.registry`)."""
+        registry = self.index.registry
+        if registry is not None:
+            registry.poll(self.index, self._generation)
         try:
             st = self.index.manifest_path.stat()
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
@@ -270,6 +276,8 @@ class RetrievalEngine:
             self._collection = get_collection(self.index.client, manifest.collection)
             self._generation = manifest.generation
             self._manifest_stamp = stamp
+            if self.index.registry is not None:
+                self.index.registry.serving(manifest.generation)
 
     @property
     def generation(self) -> str | None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -61,6 +62,8 @@ __all__ = [
     "ChatSessionRow",
     "ConversationKeyRow",
     "FeedbackRow",
+    "IndexGenerationRow",
+    "IndexReplicaRow",
     "IngestBusy",
     "IngestJobRow",
     "LeadRecord",
@@ -311,6 +314,31 @@ class IngestJobRow(Base):
     report: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON, nullable=True)
     error: Mapped[str | None] = mapped_column(String(40), nullable=True)
     runner: Mapped[str] = mapped_column(String(200), default="")
+
+
+class IndexGenerationRow(Base):
+    """A published index generation: its manifest and its local files (BM25, chunks,
+    phrasing vectors) as one archive, so a replica on another machine can load it. The
+    newest published row is the live generation of every replica."""
+
+    __tablename__ = "index_generations"
+
+    generation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    collection: Mapped[str] = mapped_column(String(200))
+    manifest: Mapped[str] = mapped_column(Text)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class IndexReplicaRow(Base):
+    """When each serving process last served each generation (for garbage collection: a
+    collection is dropped only once no replica has served it for a grace period)."""
+
+    __tablename__ = "index_replicas"
+
+    replica: Mapped[str] = mapped_column(String(200), primary_key=True)
+    generation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IngestBusy(RuntimeError):
@@ -1104,6 +1132,72 @@ class Store:
         with self._read() as session:
             row = session.get(IngestJobRow, job_id)
             return _job_dict(row) if row is not None else None
+
+    # --- shared index generations ----------------------------------------------------------
+    def publish_generation(
+        self, generation: str, collection: str, manifest: str, artifact: bytes
+    ) -> None:
+        """Record a new generation as the live one for every replica."""
+        with self._write() as session:
+            session.add(
+                IndexGenerationRow(
+                    generation=generation,
+                    collection=collection,
+                    manifest=manifest,
+                    artifact=artifact,
+                    published_at=utcnow(),
+                )
+            )
+
+    def live_generation(self) -> tuple[str, str] | None:
+        """(generation, manifest JSON) of the newest published generation, if any."""
+        with self._read() as session:
+            row = session.execute(
+                select(IndexGenerationRow.generation, IndexGenerationRow.manifest)
+                .order_by(
+                    IndexGenerationRow.published_at.desc(), IndexGenerationRow.generation.desc()
+                )
+                .limit(1)
+            ).first()
+            return (row[0], row[1]) if row is not None else None
+
+    def generation_artifact(self, generation: str) -> bytes | None:
+        with self._read() as session:
+            return session.scalar(
+                select(IndexGenerationRow.artifact).where(
+                    IndexGenerationRow.generation == generation
+                )
+            )
+
+    def replica_serves(self, replica: str, generation: str) -> None:
+        """Note that ``replica`` serves ``generation`` now (a heartbeat, upserted)."""
+        with self._write() as session:
+            row = session.get(IndexReplicaRow, (replica[:200], generation))
+            if row is None:
+                session.add(IndexReplicaRow(replica=replica[:200], generation=generation))
+            else:
+                row.seen_at = utcnow()
+
+    def generations_in_use(self, grace: float) -> dict[str, str]:
+        """{generation: collection} of the live generation and of every generation a
+        replica served within the last ``grace`` seconds; older replica rows are pruned
+        and published generations nobody uses any more are deleted."""
+        cutoff = utcnow() - timedelta(seconds=grace)
+        with self._write() as session:
+            session.execute(delete(IndexReplicaRow).where(IndexReplicaRow.seen_at < cutoff))
+            served = set(session.scalars(select(IndexReplicaRow.generation)))
+            rows = session.execute(
+                select(IndexGenerationRow.generation, IndexGenerationRow.collection).order_by(
+                    IndexGenerationRow.published_at.desc(), IndexGenerationRow.generation.desc()
+                )
+            ).all()
+            keep = {g: c for i, (g, c) in enumerate(rows) if i == 0 or g in served}
+            gone = [g for g, _ in rows if g not in keep]
+            if gone:
+                session.execute(
+                    delete(IndexGenerationRow).where(IndexGenerationRow.generation.in_(gone))
+                )
+            return keep
 
     # --- webhook outbox -------------------------------------------------------------------
     @staticmethod

@@ -250,6 +250,8 @@ class KnowledgeIndex:
         self._embedder: Any = None
         self._tokenizer: Any = None
         self._live: tuple[str, list[ChunkRecord]] | None = None
+        self._registry: Any = None
+        self._registry_made = False
 
     # -- paths and state ---------------------------------------------------------------
 
@@ -259,6 +261,34 @@ class KnowledgeIndex:
 
     def generation_dir(self, generation: str) -> Path:
         return self.index_dir / "generations" / generation
+
+    @property
+    def registry(self) -> Any:
+        """The shared-index registry (:mod:`assistant.knowledge.registry`), or None."""
+        if not self._registry_made:
+            from assistant.knowledge.registry import IndexRegistry
+
+            self._registry = IndexRegistry.from_settings(self.settings)
+            self._registry_made = True
+        return self._registry
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace the local manifest atomically: the local commit point."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.manifest_path, manifest.model_dump_json(indent=1))
+        self._live = None
+
+    def adopt_shared(self, registry: Any, timeout: float = 0.0) -> bool:
+        """Take the database's live generation unless an ingest on this machine holds the
+        index (then the next poll tries again)."""
+        from filelock import FileLock, Timeout
+
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(self.index_dir / ".ingest.lock"), timeout=timeout):
+                return bool(registry.adopt(self))
+        except Timeout:
+            return False
 
     def read_manifest(self) -> Manifest | None:
         try:
@@ -328,6 +358,9 @@ class KnowledgeIndex:
         started = time.perf_counter()
         self.index_dir.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.index_dir / ".ingest.lock"), timeout=600):
+            if self.registry is not None:
+                # Another machine may have published since: diff against the fleet's index.
+                self.registry.adopt(self)
             report = self._sync_locked(paths, rebuild, dry_run, strict, progress)
         report.seconds = time.perf_counter() - started
         return report
@@ -603,8 +636,9 @@ class KnowledgeIndex:
             chunks=total,
             updated=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        _atomic_write(self.manifest_path, manifest.model_dump_json(indent=1))  # commit point
-        self._live = None
+        if self.registry is not None:
+            self.registry.publish(manifest, gen_dir)  # the fleet's commit point
+        self.write_manifest(manifest)  # this machine's commit point
         self.collect_garbage(manifest)
         return generation
 
@@ -622,17 +656,26 @@ class KnowledgeIndex:
         manifest = manifest or self.read_manifest()
         if manifest is None:
             return
+        keep = {manifest.generation: manifest.collection}
+        if self.registry is not None:
+            # Replicas still serving an older generation keep its collection for a grace
+            # period (INDEX_GC_GRACE_SECONDS) after they last served it.
+            try:
+                keep |= self.registry.in_use()
+            except Exception as err:
+                log.warning("could not read which generations replicas serve: %s", err)
+                return  # when unsure, remove nothing
         prefix = f"{self.settings.collection_prefix}_"
         try:
             for name in list_collection_names(self.client):
-                if name.startswith(prefix) and name != manifest.collection:
+                if name.startswith(prefix) and name not in keep.values():
                     self.client.delete_collection(name)
         except Exception as err:
             log.warning("could not remove stale collections: %s", err)
         gens = self.index_dir / "generations"
         if gens.exists():
             for child in gens.iterdir():
-                if child.name != manifest.generation:
+                if child.name not in keep and not child.name.startswith("."):
                     shutil.rmtree(child, ignore_errors=True)
 
     # -- reading -------------------------------------------------------------------------

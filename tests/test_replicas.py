@@ -1,0 +1,216 @@
+"""Replicas on separate machines: one PostgreSQL, one Chroma server, a DATA_DIR each.
+
+Each replica here has its own data folder (as on its own machine) and its own retrieval
+engine; they share a real PostgreSQL (pgserver) and a real Chroma server. The live
+generation goes through the database: a replica with an empty folder serves it, an
+ingest on one machine reaches the others within INDEX_POLL_SECONDS, and the collection a
+replica still serves is never dropped under it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.config import PROJECT_ROOT, Settings
+from tests.conftest import FAQ_ZH, GUIDE_EN, POLICY_ZH, write_doc
+from tests.server_proc import ChromaServer
+
+pgserver = pytest.importorskip("pgserver")
+
+NEW_DOC = """---
+id: test-zephyr-en
+title: Zephyrquartz rebate rules
+lang: en
+doc_type: guide
+version: "1.0"
+effective: 2026-01-01
+sources:
+  - "test fixture"
+---
+
+# Zephyrquartz rebate rules
+
+## How the Zephyrquartz rebate works
+
+A Zephyrquartz rebate is paid once a year on settled invoices only.
+"""
+
+
+@pytest.fixture(scope="module")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg-replicas"), cleanup_mode="stop")
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fleet(
+    tmp_path: Path, pg_url: str, chroma: ChromaServer, embedding_cache: Path
+) -> Iterator[Any]:
+    from assistant.storage import Store
+
+    Store(pg_url).close()  # the schema, so the clean-up below always has its tables
+    kb = tmp_path / "kb"
+    write_doc(kb, "policy/policy.zh.md", POLICY_ZH)
+    write_doc(kb, "guides/dso.en.md", GUIDE_EN)
+    write_doc(kb, "faq/faq.zh.md", FAQ_ZH)
+    for name in ("policy.yaml", "rating.yaml"):
+        shutil.copy(PROJECT_ROOT / "knowledge" / name, kb / name)
+
+    def machine(name: str, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "knowledge_dir": kb,
+            "data_dir": tmp_path / name,
+            "embedding_cache_dir": embedding_cache,
+            "terms_dict": PROJECT_ROOT / "knowledge" / "terms.dict",
+            "embedding_backend": "e5",
+            "database_url": pg_url,
+            "chroma_host": "127.0.0.1",
+            "chroma_port": chroma.port,
+            "_env_file": None,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    yield machine, kb, chroma
+    # Each test leaves the shared database as it found it.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM index_replicas"))
+        conn.execute(text("DELETE FROM index_generations"))
+    engine.dispose()
+
+
+def _collections(chroma: ChromaServer) -> set[str]:
+    import chromadb
+
+    client = chromadb.HttpClient(host="127.0.0.1", port=chroma.port)
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+
+
+def _engine(settings: Settings) -> Any:
+    from assistant.knowledge.index import KnowledgeIndex
+    from assistant.retrieval import RetrievalEngine
+
+    return RetrievalEngine(KnowledgeIndex(settings), settings)
+
+
+def _top_doc(engine: Any, query: str) -> str:
+    hits = engine.search(query, k=3).hits
+    return str(hits[0].metadata["doc_id"]) if hits else ""
+
+
+def test_the_shared_index_is_on_with_a_database_and_a_chroma_server(fleet: Any) -> None:
+    machine, _, _ = fleet
+    assert machine("a").index_shared
+    assert not machine("a", chroma_host=None).index_shared
+    assert not machine("a", shared_index=False).index_shared
+    assert machine("a", chroma_host=None, shared_index=True).index_shared
+
+
+def test_a_replica_with_an_empty_data_dir_serves_the_live_generation(fleet: Any) -> None:
+    from assistant.knowledge.index import KnowledgeIndex
+
+    machine, _, _ = fleet
+    a = KnowledgeIndex(machine("a"))
+    report = a.sync()
+    assert report.ok and report.generation
+
+    b_settings = machine("b")
+    assert not b_settings.index_dir.exists()
+    b = _engine(b_settings)
+    assert _top_doc(b, "How to calculate DSO") == "test-guide-en"
+    assert b.generation == report.generation
+
+    # An ingest on the new machine adopts the fleet's index: nothing to embed, no new
+    # generation.
+    again = KnowledgeIndex(b_settings).sync()
+    assert again.generation == report.generation
+    assert again.embedded == 0 and not again.added and not again.rebuilt
+
+
+def test_an_ingest_reaches_other_replicas_and_never_drops_a_collection_in_use(
+    fleet: Any,
+) -> None:
+    from assistant.knowledge.index import KnowledgeIndex
+
+    machine, kb, chroma = fleet
+    a_settings = machine("a", index_gc_grace_seconds=3.0)
+    first = KnowledgeIndex(a_settings).sync()
+    b = _engine(machine("b", index_poll_seconds=2.0))
+    assert _top_doc(b, "How to calculate DSO") == "test-guide-en"
+    old_collection = f"{a_settings.collection_prefix}_{first.generation}"
+
+    write_doc(kb, "guides/zephyr.en.md", NEW_DOC)
+    second = KnowledgeIndex(a_settings).sync()
+    assert second.generation != first.generation
+    # B still serves the first generation (its poll is not due): its collection is kept,
+    # so B's searches work, as they did not when another machine's ingest removed it.
+    assert old_collection in _collections(chroma)
+    assert b.generation == first.generation
+    assert _top_doc(b, "How to calculate DSO") == "test-guide-en"
+
+    deadline = time.monotonic() + 30
+    while _top_doc(b, "Zephyrquartz rebate") != "test-zephyr-en":
+        assert time.monotonic() < deadline, "replica B never loaded the new generation"
+        time.sleep(0.2)
+    assert b.generation == second.generation
+
+    # Once no replica has served the first generation for the grace period, the next
+    # garbage collection drops its collection.
+    time.sleep(3.5)
+    _top_doc(b, "How to calculate DSO")  # B's poll records the generation it serves
+    KnowledgeIndex(a_settings).collect_garbage()
+    names = _collections(chroma)
+    assert old_collection not in names
+    assert f"{a_settings.collection_prefix}_{second.generation}" in names
+
+
+def test_a_damaged_archive_is_not_adopted_and_the_replica_keeps_serving(fleet: Any) -> None:
+    from sqlalchemy import create_engine, text
+
+    from assistant.knowledge.index import KnowledgeIndex
+
+    machine, kb, _ = fleet
+    a_settings = machine("a")
+    first = KnowledgeIndex(a_settings).sync()
+    b = _engine(machine("b", index_poll_seconds=0.2))
+    assert _top_doc(b, "How to calculate DSO") == "test-guide-en"
+
+    write_doc(kb, "guides/zephyr.en.md", NEW_DOC)
+    second = KnowledgeIndex(a_settings).sync()
+    engine = create_engine(a_settings.database_url or "")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE index_generations SET artifact = :junk WHERE generation = :g"),
+            {"junk": b"not a tar archive", "g": second.generation},
+        )
+    engine.dispose()
+    time.sleep(0.5)
+    # The poll fails to unpack, logs it, and B keeps its generation and answers.
+    assert _top_doc(b, "How to calculate DSO") == "test-guide-en"
+    assert b.generation == first.generation
+    gens = machine("b").index_dir / "generations"
+    assert sorted(p.name for p in gens.iterdir() if not p.name.startswith(".")) == [
+        first.generation
+    ]
+    assert not [p for p in gens.iterdir() if p.name.startswith(".")]  # no half-unpacked folder
