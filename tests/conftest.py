@@ -128,6 +128,18 @@ def small_corpus(tmp_path: Path) -> Path:
     return kb
 
 
+@pytest.fixture(scope="module")
+def pg_module_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL (pgserver: binaries in a wheel, offline, fine as root) for one test
+    module, as a SQLAlchemy URL."""
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        server.cleanup()
+
+
 @pytest.fixture(scope="session")
 def full_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The shipped knowledge/ folder indexed once per run with the default e5 backend.

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
@@ -30,18 +29,9 @@ from assistant.storage import Store
 from tests.conftest import ADMIN_KEY, FAQ_ZH, GUIDE_EN, POLICY_ZH, write_doc
 from tests.server_proc import serve_in_thread
 
-pgserver = pytest.importorskip("pgserver")
+pytest.importorskip("pgserver")
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}", "Accept-Language": "en"}
-
-
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg-ingest"), cleanup_mode="stop")
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
@@ -68,8 +58,8 @@ def kb_settings(tmp_path: Path, embedding_cache: Path) -> Settings:
     return settings
 
 
-def _db_url(backend: str, pg_url: str, tmp_path: Path) -> str:
-    return pg_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'shared.db'}"
+def _db_url(backend: str, pg_module_url: str, tmp_path: Path) -> str:
+    return pg_module_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'shared.db'}"
 
 
 def _replica(settings: Settings, url: str) -> Any:
@@ -90,11 +80,11 @@ def _wait(url: str, job_id: str, until: set[str], seconds: float = 120) -> dict[
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_a_job_on_one_replica_is_read_and_blocks_starts_on_another(
-    backend: str, pg_url: str, kb_settings: Settings, tmp_path: Path
+    backend: str, pg_module_url: str, kb_settings: Settings, tmp_path: Path
 ) -> None:
     from assistant.api import create_app
 
-    db = _db_url(backend, pg_url, tmp_path)
+    db = _db_url(backend, pg_module_url, tmp_path)
     holder = Store(db)
     with ExitStack() as stack:
         a = stack.enter_context(serve_in_thread(create_app(kb_settings, _replica(kb_settings, db))))
@@ -124,9 +114,9 @@ def test_a_job_on_one_replica_is_read_and_blocks_starts_on_another(
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_a_job_whose_process_died_is_marked_abandoned_and_no_longer_blocks(
-    backend: str, pg_url: str, kb_settings: Settings, tmp_path: Path
+    backend: str, pg_module_url: str, kb_settings: Settings, tmp_path: Path
 ) -> None:
-    db = _db_url(backend, pg_url, tmp_path)
+    db = _db_url(backend, pg_module_url, tmp_path)
     # A replica took a job and died before running it: the row is there, nothing beats it.
     dead = Store(db)
     ghost = dead.start_ingest_job("ing_ghost", rebuild=False, dry_run=False, runner="gone:1")
@@ -150,9 +140,9 @@ def test_a_job_whose_process_died_is_marked_abandoned_and_no_longer_blocks(
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_a_running_job_beats_its_heartbeat_so_it_is_never_taken_for_dead(
-    backend: str, pg_url: str, kb_settings: Settings, tmp_path: Path
+    backend: str, pg_module_url: str, kb_settings: Settings, tmp_path: Path
 ) -> None:
-    db = _db_url(backend, pg_url, tmp_path)
+    db = _db_url(backend, pg_module_url, tmp_path)
     holder = Store(db)
     jobs = IngestJobs(_replica(kb_settings, db), heartbeat=0.1, stale_after=0.5)
     with holder.ingest_lock():
@@ -173,9 +163,9 @@ def test_a_running_job_beats_its_heartbeat_so_it_is_never_taken_for_dead(
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_the_ingestion_lock_is_one_across_processes(
-    backend: str, pg_url: str, tmp_path: Path
+    backend: str, pg_module_url: str, tmp_path: Path
 ) -> None:
-    db = _db_url(backend, pg_url, tmp_path)
+    db = _db_url(backend, pg_module_url, tmp_path)
     code = (
         "import sys, time\n"
         "from assistant.storage import Store\n"
@@ -199,7 +189,7 @@ def test_the_ingestion_lock_is_one_across_processes(
 
 
 def test_ingest_py_waits_for_the_shared_lock(
-    pg_url: str, kb_settings: Settings, tmp_path: Path
+    pg_module_url: str, kb_settings: Settings, tmp_path: Path
 ) -> None:
     """``ingest.py`` with ``DATABASE_URL`` waits while another machine ingests."""
     from assistant.knowledge.index import KnowledgeIndex
@@ -212,10 +202,10 @@ def test_ingest_py_waits_for_the_shared_lock(
         "KNOWLEDGE_DIR": str(kb_settings.knowledge_dir),
         "DATA_DIR": str(kb_settings.data_dir),
         "EMBEDDING_CACHE_DIR": str(kb_settings.embedding_cache_dir),
-        "DATABASE_URL": pg_url,
+        "DATABASE_URL": pg_module_url,
         "HF_HUB_OFFLINE": "1",
     }
-    holder = Store(pg_url)
+    holder = Store(pg_module_url)
     release = threading.Event()
 
     def hold() -> None:

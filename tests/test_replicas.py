@@ -21,7 +21,7 @@ from assistant.config import PROJECT_ROOT, Settings
 from tests.conftest import FAQ_ZH, GUIDE_EN, POLICY_ZH, write_doc
 from tests.server_proc import ChromaServer
 
-pgserver = pytest.importorskip("pgserver")
+pytest.importorskip("pgserver")
 
 NEW_DOC = """---
 id: test-zephyr-en
@@ -42,15 +42,6 @@ A Zephyrquartz rebate is paid once a year on settled invoices only.
 """
 
 
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg-replicas"), cleanup_mode="stop")
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        server.cleanup()
-
-
 @pytest.fixture
 def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
     server = ChromaServer(tmp_path / "chroma").start()
@@ -62,11 +53,11 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
 
 @pytest.fixture
 def fleet(
-    tmp_path: Path, pg_url: str, chroma: ChromaServer, embedding_cache: Path
+    tmp_path: Path, pg_module_url: str, chroma: ChromaServer, embedding_cache: Path
 ) -> Iterator[Any]:
     from assistant.storage import Store
 
-    Store(pg_url).close()  # the schema, so the clean-up below always has its tables
+    Store(pg_module_url).close()  # the schema, so the clean-up below always has its tables
     kb = tmp_path / "kb"
     write_doc(kb, "policy/policy.zh.md", POLICY_ZH)
     write_doc(kb, "guides/dso.en.md", GUIDE_EN)
@@ -81,7 +72,7 @@ def fleet(
             "embedding_cache_dir": embedding_cache,
             "terms_dict": PROJECT_ROOT / "knowledge" / "terms.dict",
             "embedding_backend": "e5",
-            "database_url": pg_url,
+            "database_url": pg_module_url,
             "chroma_host": "127.0.0.1",
             "chroma_port": chroma.port,
             "_env_file": None,
@@ -93,7 +84,7 @@ def fleet(
     # Each test leaves the shared database as it found it.
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(pg_url)
+    engine = create_engine(pg_module_url)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM index_replicas"))
         conn.execute(text("DELETE FROM index_generations"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,7 @@ from assistant.advisor import Assistant
 from assistant.config import Settings
 from assistant.storage import Store
 
-pgserver = pytest.importorskip("pgserver")
-
-
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg-turns"), cleanup_mode="stop")
-    try:
-        yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        server.cleanup()
+pytest.importorskip("pgserver")
 
 
 def _replica(settings: Settings, url: str) -> Assistant:
@@ -48,9 +38,9 @@ def _replica(settings: Settings, url: str) -> Assistant:
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_turns_of_one_session_on_two_replicas_at_once_keep_both_values(
-    backend: str, pg_url: str, full_settings: Settings, tmp_path: Path
+    backend: str, pg_module_url: str, full_settings: Settings, tmp_path: Path
 ) -> None:
-    url = pg_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'turns.db'}"
+    url = pg_module_url if backend == "postgresql" else f"sqlite:///{tmp_path / 'turns.db'}"
     a, b = _replica(full_settings, url), _replica(full_settings, url)
     sid = a.chat("帮我估算一下保费").session_id
     replies: dict[str, Any] = {}
