@@ -156,6 +156,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.assistant = assistant

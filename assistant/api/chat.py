@@ -80,7 +80,17 @@ def chat(body: ChatRequest, request: Request, assistant: AssistantDep, _: IpLimi
     return reply
 
 
-@router.post("/chat/stream", responses=LIMITED)
+SSE_DOC: dict[int | str, dict[str, Any]] = {
+    **LIMITED,
+    200: {
+        "description": "Server-Sent Events: `delta` events with the answer's text, then one "
+        "`reply` event with the whole Reply object (or an `error` event).",
+        "content": {"text/event-stream": {}},
+    },
+}
+
+
+@router.post("/chat/stream", responses=SSE_DOC)
 async def chat_stream(
     body: ChatRequest, request: Request, assistant: AssistantDep, _: IpLimit
 ) -> EventSourceResponse:

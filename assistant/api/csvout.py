@@ -39,3 +39,12 @@ def csv_response(rows: Iterable[dict[str, Any]], fields: list[str], filename: st
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or with `format=csv` a CSV file (UTF-8 with BOM; cells that "
+        "a spreadsheet would run as a formula are escaped).",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}

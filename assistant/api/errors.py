@@ -14,11 +14,44 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import i18n
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """``code`` is stable (branch on it); ``message`` is for people, in their language.
+    Some errors add fields (``job_id`` on 409, ``request_id`` on 500)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def _declared(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# Declared on every operation (the app's ``responses``), so clients and schema checkers
+# know each error a route can answer, and that all of them share one body.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _declared("The body is not valid JSON or not UTF-8."),
+    401: _declared("Missing or wrong API key (routes that need one)."),
+    403: _declared("The key's role may not use this route."),
+    404: _declared("No such path, or no such id (session, job, model)."),
+    408: _declared("The request body arrived too slowly (`BODY_TIMEOUT_SECONDS`)."),
+    413: _declared("The request body is too large."),
+    422: _declared("A field is missing, of the wrong type, or outside its range."),
+    429: _declared("Rate limit exceeded; retry after the `Retry-After` seconds."),
+    500: _declared("Unexpected error; logged with the request id the body carries."),
+}
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {

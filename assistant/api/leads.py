@@ -7,7 +7,6 @@ session's transcript. ``GET /v1/leads`` (support key) lists them, also as CSV.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -15,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assistant import i18n, privacy
 from assistant.api.auth import require
-from assistant.api.csvout import csv_response
-from assistant.api.deps import AssistantDep, SettingsDep
+from assistant.api.csvout import CSV_DOC, csv_response
+from assistant.api.deps import AssistantDep, IsoDateTime, SettingsDep
 from assistant.api.errors import ApiError
 from assistant.api.ratelimit import LIMITED, IpLimit
 from assistant.tools import leads
@@ -128,11 +127,11 @@ def get_privacy(settings: SettingsDep, _: IpLimit) -> PrivacyOut:
     )
 
 
-@router.get("/leads", response_model=None)
+@router.get("/leads", response_model=None, responses=CSV_DOC)
 def list_leads(
     _: SupportKey,
     assistant: AssistantDep,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     status: str | None = Query(None, max_length=20),
     limit: int = Query(100, ge=1, le=1000),
     format: Literal["json", "csv"] = "json",

@@ -7,14 +7,13 @@ gives one row per logged question for a spreadsheet.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from assistant.api.auth import require
-from assistant.api.csvout import csv_response
-from assistant.api.deps import AssistantDep
+from assistant.api.csvout import CSV_DOC, csv_response
+from assistant.api.deps import AssistantDep, IsoDateTime
 from assistant.unanswered import group_by_entry
 
 router = APIRouter(prefix="/v1/admin", tags=["support"])
@@ -33,11 +32,11 @@ CSV_FIELDS = [
 ]
 
 
-@router.get("/unanswered", response_model=None)
+@router.get("/unanswered", response_model=None, responses=CSV_DOC)
 def unanswered(
     _: SupportKey,
     assistant: AssistantDep,
-    since: datetime | None = None,
+    since: IsoDateTime | None = None,
     kind: Literal["none", "suggest", "offtopic", "oos", "thumbs_down"] | None = None,
     limit: int = Query(1000, ge=1, le=10000),
     format: Literal["json", "csv"] = "json",

@@ -11,6 +11,7 @@ warnings, the disclaimer) follows ``Accept-Language``, like the error messages d
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -80,7 +81,22 @@ def _run(
         raise ApiError(422, "out_of_range", OUT_OF_RANGE) from None
     if not isinstance(result, result_type):
         raise TypeError(f"tool {name} returned {type(result).__name__}")
+    if not _finite(result.model_dump()):
+        # JSON has no inf: the figure would go out as null under a number schema.
+        log.info("tool %s: a result is not finite", name)
+        raise ApiError(422, "out_of_range", OUT_OF_RANGE)
     return result
+
+
+def _finite(value: Any) -> bool:
+    """Every float in a dumped result is finite (no inf, no nan)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(v) for v in value)
+    return True
 
 
 class ToolInfo(BaseModel):

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+import types
+import typing
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ValidationInfo, WithJsonSchema, field_validator
 
 from assistant.models import Lang
 
@@ -82,10 +87,28 @@ MAX_AMOUNT = 1e15
 """Largest amount a tool accepts, in CNY (1,000 trillion): far above any real SME figure,
 and small enough that every result rounds and prints exactly."""
 
+MIN_AMOUNT = 0.01
+"""Smallest positive amount a tool accepts where zero makes no sense (a divisor, a loss):
+one fen. Smaller figures round to zero and would divide by it."""
+
 EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 """Dates a tool accepts: an invoice, notice or judgment outside these is a typing slip, and
 the deadlines computed from it must stay inside Python's date range."""
+
+
+# The accepted range written into the JSON schema (years 1990-2100), so API clients and
+# schema-driven tools know it; ``sane_date`` enforces the exact bounds.
+SaneDate = Annotated[
+    date,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        }
+    ),
+]
 
 
 def sane_date(value: date | None) -> date | None:
@@ -148,3 +171,24 @@ def zh_numeral(n: int) -> str:
 
 def clause_label(n: int, lang: Lang) -> str:
     return f"第{zh_numeral(n)}条" if lang == "zh" else f"Article {n}"
+
+
+def _takes_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_takes_bool(a) for a in typing.get_args(annotation))
+    return False
+
+
+class ToolInput(BaseModel):
+    """Base of the tools' input models: JSON ``true`` / ``false`` is no number. (Pydantic's
+    lax mode reads ``true`` as 1, so ``{"receivables": true}`` would compute a DSO.)"""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name
+        if isinstance(value, bool) and name and not _takes_bool(cls.model_fields[name].annotation):
+            raise ValueError("expected a number or text, not true/false")
+        return value

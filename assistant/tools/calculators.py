@@ -18,6 +18,9 @@ from assistant.knowledge.params import PolicyParams
 from assistant.models import Lang
 from assistant.tools._text import (
     MAX_AMOUNT,
+    MIN_AMOUNT,
+    SaneDate,
+    ToolInput,
     clause_label,
     fmt_date,
     half_up,
@@ -41,7 +44,7 @@ MONTHLY_INTERVAL_DAYS = 30
 # --- DSO ------------------------------------------------------------------------------
 
 
-class DsoInput(BaseModel):
+class DsoInput(ToolInput):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     receivables: float = Field(
@@ -50,7 +53,7 @@ class DsoInput(BaseModel):
         description="Trade receivables at the end of the period, in CNY including VAT.",
     )
     credit_sales: float = Field(
-        gt=0,
+        ge=MIN_AMOUNT,
         le=MAX_AMOUNT,
         description="Credit sales in the same period, in CNY including VAT (no cash sales).",
     )
@@ -130,11 +133,13 @@ def dso(inp: DsoInput, *, lang: Lang = "zh") -> DsoResult:
 # --- liquidity ------------------------------------------------------------------------
 
 
-class LiquidityInput(BaseModel):
+class LiquidityInput(ToolInput):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     current_liabilities: float = Field(
-        gt=0, le=MAX_AMOUNT, description="Current liabilities (due within one year), in CNY."
+        ge=MIN_AMOUNT,
+        le=MAX_AMOUNT,
+        description="Current liabilities (due within one year), in CNY.",
     )
     cash: float = Field(
         ge=0,
@@ -254,12 +259,14 @@ def liquidity(inp: LiquidityInput, *, lang: Lang = "zh") -> LiquidityResult:
 # --- sales to recover a bad debt ------------------------------------------------------
 
 
-class RecoveryInput(BaseModel):
+class RecoveryInput(ToolInput):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    bad_debt: float = Field(gt=0, le=MAX_AMOUNT, description="The bad debt written off, in CNY.")
+    bad_debt: float = Field(
+        ge=MIN_AMOUNT, le=MAX_AMOUNT, description="The bad debt written off, in CNY."
+    )
     margin_pct: float = Field(
-        gt=0, le=100, description="Net profit margin on sales, in percent (0 < x ≤ 100)."
+        ge=0.01, le=100, description="Net profit margin on sales, in percent (0.01 to 100)."
     )
 
 
@@ -298,21 +305,24 @@ def recovery_sales(inp: RecoveryInput, *, lang: Lang = "zh") -> RecoveryResult:
 # --- payment plan ---------------------------------------------------------------------
 
 
-class PaymentPlanInput(BaseModel):
+class PaymentPlanInput(ToolInput):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     amount: float = Field(
-        gt=0, le=MAX_AMOUNT, description="Total amount to be paid by instalments, in CNY."
+        ge=MIN_AMOUNT,
+        le=MAX_AMOUNT,
+        description="Total amount to be paid by instalments, in CNY (at least one fen per "
+        "instalment).",
     )
     instalments: int = Field(ge=1, le=60, description="Number of instalments (1-60).")
-    first_date: date = Field(description="Date of the first instalment (YYYY-MM-DD).")
+    first_date: SaneDate = Field(description="Date of the first instalment (YYYY-MM-DD).")
     interval_days: int = Field(
         30,
         ge=1,
         le=365,
         description=("Days between instalments; 30 means monthly, on the same day of each month."),
     )
-    original_due_date: date = Field(
+    original_due_date: SaneDate = Field(
         description="Original due date of the oldest unpaid invoice (YYYY-MM-DD)."
     )
 

@@ -17,6 +17,8 @@ from assistant.knowledge.params import ClaimDocument, PolicyParams
 from assistant.models import Lang
 from assistant.tools._text import (
     MAX_AMOUNT,
+    SaneDate,
+    ToolInput,
     clause_label,
     fmt_date,
     half_up,
@@ -37,7 +39,7 @@ DateKey = Literal[
 ]
 
 
-class ClaimInput(BaseModel):
+class ClaimInput(ToolInput):
     """The facts of one unpaid buyer; only the cause is required."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -50,14 +52,14 @@ class ClaimInput(BaseModel):
             "the debt, e.g. over quality, quantity or price)."
         )
     )
-    due_date: date | None = Field(
+    due_date: SaneDate | None = Field(
         None,
         description=(
             "Original due date of the oldest unpaid invoice (YYYY-MM-DD). Extensions and "
             "payment plans do not change it."
         ),
     )
-    today: date | None = Field(
+    today: SaneDate | None = Field(
         None, description="Date to count days from (YYYY-MM-DD); defaults to today."
     )
     amount: float | None = Field(
@@ -73,16 +75,16 @@ class ClaimInput(BaseModel):
             "insurer; omit if unknown."
         ),
     )
-    reported_on: date | None = Field(
+    reported_on: SaneDate | None = Field(
         None, description="Date the insurer received the overdue notification (YYYY-MM-DD)."
     )
-    aware_on: date | None = Field(
+    aware_on: SaneDate | None = Field(
         None,
         description=(
             "Insolvency only: date the insured learned of the insolvency event (YYYY-MM-DD)."
         ),
     )
-    judgment_on: date | None = Field(
+    judgment_on: SaneDate | None = Field(
         None,
         description=(
             "Dispute only: date the judgment or arbitral award confirming the debt took "

@@ -15,6 +15,7 @@ from assistant.knowledge.params import FALLBACK_INDUSTRY, Band, PolicyParams, Ra
 from assistant.models import Lang
 from assistant.tools._text import (
     MAX_AMOUNT,
+    ToolInput,
     clause_label,
     half_up,
     match_aliases,
@@ -42,7 +43,7 @@ FACTOR_KEYS: tuple[FactorKey, ...] = (
 _SHARE_TOLERANCE_PCT = 1.0
 
 
-class PremiumInput(BaseModel):
+class PremiumInput(ToolInput):
     """What the customer told us about their credit sales; only sales and industry are needed."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
