@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -205,3 +206,101 @@ def test_a_damaged_archive_is_not_adopted_and_the_replica_keeps_serving(fleet: A
         first.generation
     ]
     assert not [p for p in gens.iterdir() if p.name.startswith(".")]  # no half-unpacked folder
+
+
+def test_three_api_processes_share_sessions_an_ingest_and_the_limits(
+    fleet: Any, tmp_path: Path
+) -> None:
+    """Three ``python server.py`` processes, each with its own empty DATA_DIR, on one
+    PostgreSQL, one Chroma server and one Redis: a conversation hops between them and
+    ends in the right quote; an ingest through one is served by all three with no 5xx
+    during the swap; a session's turn limit counts across the three."""
+    from assistant.api.auth import key_hash
+    from assistant.knowledge.index import KnowledgeIndex
+    from tests.conftest import ADMIN_KEY, SUPPORT_KEY
+    from tests.server_proc import RedisServer, ServerProcess
+
+    machine, kb, _ = fleet
+    shutil.copy(PROJECT_ROOT / "knowledge" / "intents.yaml", kb / "intents.yaml")
+    first = KnowledgeIndex(machine("ingester")).sync()
+    assert first.ok
+    redis = RedisServer().start()
+    keys = f"support:{key_hash(SUPPORT_KEY)},admin:{key_hash(ADMIN_KEY)}"
+    support = {"X-API-Key": SUPPORT_KEY}
+    procs = [
+        ServerProcess(
+            machine(name),
+            tmp_path / f"proc-{name}",
+            index_poll_seconds=0.5,
+            rate_limit_storage=redis.url,
+            rate_limit_ip="100000/minute",
+            rate_limit_session="4/minute",
+            api_keys=keys,
+            serve_ui=False,
+        )
+        for name in ("p", "q", "r")
+    ]
+    try:
+        for proc in procs:
+            proc.start()
+        urls = [p.url for p in procs]
+
+        # A conversation whose turns land on a different process each time.
+        sid = None
+        replies = []
+        for url, text in zip(
+            urls, ["帮我估算一下保费", "年赊销5000万，做电子产品的", "账期60天"], strict=True
+        ):
+            body: dict[str, Any] = {"message": text}
+            if sid:
+                body["session_id"] = sid
+            resp = httpx.post(f"{url}/v1/chat", json=body, timeout=60)
+            assert resp.status_code == 200, resp.text
+            sid = resp.json()["session_id"]
+            replies.append(resp.json())
+        calls = [c for c in replies[-1]["tool_calls"] if c["name"] == "estimate_premium"]
+        assert calls, replies[-1]
+        args = calls[-1]["args"]
+        assert args["annual_credit_sales"] == 50_000_000 and args["avg_credit_days"] == 60
+
+        # The session turn limit (4/minute) counts across the processes (Redis): the two
+        # turns above that named the session, two more are allowed, the fifth is refused
+        # wherever it lands (each process alone has seen at most two).
+        statuses = []
+        for i in range(4):
+            resp = httpx.post(
+                f"{urls[i % 3]}/v1/chat", json={"message": "谢谢", "session_id": sid}, timeout=60
+            )
+            statuses.append(resp.status_code)
+        assert statuses == [200, 200, 429, 429], statuses
+
+        # An ingest through process p; q and r answer throughout and then serve the new
+        # document (each adopts the generation from the database within its poll).
+        write_doc(kb, "guides/zephyr.en.md", NEW_DOC)
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        job = httpx.post(f"{urls[0]}/v1/admin/ingest", headers=admin, timeout=60)
+        assert job.status_code == 202, job.text
+        deadline = time.monotonic() + 120
+        seen: set[str] = set()
+        while seen != set(urls):
+            assert time.monotonic() < deadline, (seen, [p.log_tail(800) for p in procs])
+            for url in urls:
+                resp = httpx.get(
+                    f"{url}/v1/search",
+                    params={"q": "Zephyrquartz rebate", "k": 3},
+                    headers=support,
+                    timeout=60,
+                )
+                assert resp.status_code == 200, resp.text  # never a 5xx during the swap
+                if [h["doc_id"] for h in resp.json()["hits"]][:1] == ["test-zephyr-en"]:
+                    seen.add(url)
+            time.sleep(0.2)
+        done = httpx.get(
+            f"{urls[2]}{job.headers['location']}", headers=admin, timeout=60
+        ).json()  # the job, read on another process
+        assert done["status"] == "succeeded", done
+    finally:
+        for proc in procs:
+            if proc.running:
+                proc.stop()
+        redis.stop()

@@ -78,7 +78,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
 def _index_exists(settings: Settings) -> bool:
     from assistant.knowledge.index import KnowledgeIndex
 
-    if KnowledgeIndex(settings).read_manifest() is None:
+    # A replica on a new machine takes the shared index from the database (SHARED_INDEX).
+    if KnowledgeIndex(settings).ensure_local(timeout=60) is None:
         log.warning("no knowledge index yet: run ingest.py (the API answers 503 on /readyz)")
         return False
     return True

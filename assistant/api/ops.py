@@ -26,7 +26,7 @@ def readyz(request: Request, settings: SettingsDep) -> dict[str, object] | JSONR
     the Chroma collection it serves both answer now. 503 with the failing check otherwise."""
     from assistant.knowledge.index import KnowledgeIndex
 
-    manifest = KnowledgeIndex(settings).read_manifest()
+    manifest = KnowledgeIndex(settings).ensure_local()
     if manifest is None:
         return _not_ready("no index: run ingest.py")
     bot = request.app.state.assistant

@@ -278,6 +278,18 @@ class KnowledgeIndex:
         _atomic_write(self.manifest_path, manifest.model_dump_json(indent=1))
         self._live = None
 
+    def ensure_local(self, timeout: float = 0.0) -> Manifest | None:
+        """The local manifest; with a shared index and none here yet (a new machine),
+        first take the database's live generation."""
+        manifest = self.read_manifest()
+        if manifest is None and self.registry is not None:
+            try:
+                self.adopt_shared(self.registry, timeout)
+            except Exception as err:  # database down: no index yet, as without one
+                log.warning("could not load the shared index generation: %s", err)
+            manifest = self.read_manifest()
+        return manifest
+
     def adopt_shared(self, registry: Any, timeout: float = 0.0) -> bool:
         """Take the database's live generation unless an ingest on this machine holds the
         index (then the next poll tries again)."""
