@@ -86,6 +86,10 @@ CALIBRATION: dict[str, dict[str, float]] = {
 }
 
 
+FILTER_KEYS = ("lang", "doc_type", "doc_id")  # the metadata a search may filter on
+DENSE_OVERFETCH = 3  # unfiltered nearest chunks fetched per wanted one (see _dense)
+
+
 def calibration_for(backend: str) -> dict[str, float]:
     return CALIBRATION["st" if backend.startswith("sentence-transformers:") else backend]
 
@@ -208,7 +212,9 @@ class RetrievalEngine:
         self._by_id: dict[str, int] = {}
         self._bm25: Any = None
         self._faq_vectors: np.ndarray | None = None
-        self._faq_rows: list[int] = []
+        self._faq_rows: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._meta: dict[str, np.ndarray] = {}  # filterable metadata, one value per record
+        self._masks: dict[str, np.ndarray] = {}  # where filter -> allowed records
         self._shingles: list[set[str]] = []
         self._reranker: Any = None
         self._matcher: EntryMatcher | None = None
@@ -262,8 +268,13 @@ class RetrievalEngine:
             self._records = records
             self._by_id = by_id
             self._bm25 = (bm25, rows)
-            self._faq_rows = [row for row, _ in phrasings]
+            self._faq_rows = np.asarray([row for row, _ in phrasings], dtype=np.int64)
             self._faq_vectors = faq_vecs
+            self._meta = {
+                key: np.asarray([str(r.metadata.get(key, "")) for r in records], dtype=object)
+                for key in FILTER_KEYS
+            }
+            self._masks = {}
             self._matcher = self._build_matcher(records, phrasings, faq_vecs)
             self._shingles = [_shingles(r.text) for r in records]
             df: Counter[str] = Counter()
@@ -398,11 +409,47 @@ class RetrievalEngine:
         conds = where.get("$and", [where])
         return all(rec.metadata.get(k) == v for c in conds for k, v in c.items())
 
+    def _mask(self, where: dict[str, Any] | None) -> np.ndarray | None:
+        """One bool per record: the records a filter allows (None: all). Built with
+        vectorised comparisons once per filter and generation, then reused."""
+        if where is None:
+            return None
+        key = json.dumps(where, sort_keys=True)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.ones(len(self._records), dtype=bool)
+            for cond in where.get("$and", [where]):
+                for field_name, value in cond.items():
+                    mask &= self._meta[field_name] == str(value)
+            if len(self._masks) >= 64:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
     def _dense(
         self, vector: list[float], where: dict[str, Any] | None, n: int
     ) -> list[tuple[int, float]]:
+        """The ``n`` nearest chunks the filter allows. A filtered Chroma query costs a
+        metadata scan that grows with the collection (27 ms at 16k chunks against 0.8 ms
+        unfiltered), so the unfiltered nearest ``DENSE_OVERFETCH × n`` are taken and
+        filtered here; only when too few of them pass (a narrow filter such as one
+        document) does Chroma filter."""
+        total = len(self._records)
+        query = np.asarray(vector, dtype=np.float32)
+        mask = self._mask(where)
+        if mask is not None and int(mask.sum()) < total:
+            out = self._query_store(query, None, min(total, n * DENSE_OVERFETCH))
+            allowed = [(row, sim) for row, sim in out if mask[row]]
+            if len(allowed) >= min(n, int(mask.sum())):
+                return allowed[:n]
+            return self._query_store(query, where, n)
+        return self._query_store(query, None, n)
+
+    def _query_store(
+        self, query: np.ndarray, where: dict[str, Any] | None, n: int
+    ) -> list[tuple[int, float]]:
         res = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            query_embeddings=[query],
             n_results=max(1, min(n, len(self._records))),
             where=where,
             include=["distances"],
@@ -418,15 +465,9 @@ class RetrievalEngine:
         self, tokens: list[str], where: dict[str, Any] | None, n: int
     ) -> list[tuple[int, float]]:
         bm25, rows = self._bm25
-        hits = bm25.search(tokens, k=len(rows) if where else n)
-        out = []
-        for h in hits:
-            row = rows[h.index]
-            if self._allowed(self._records[row], where):
-                out.append((row, h.score))
-                if len(out) >= n:
-                    break
-        return out
+        mask = self._mask(where)
+        hits = bm25.search(tokens, k=n, mask=None if mask is None else mask[rows])
+        return [(rows[h.index], h.score) for h in hits]
 
     # -- fusion ------------------------------------------------------------------------
 
@@ -462,14 +503,16 @@ class RetrievalEngine:
         )
 
     def _faq_scores(self, vector: list[float], where: dict[str, Any] | None) -> dict[int, float]:
+        """Each bank chunk's best phrasing cosine (vectorised: one product, one ``maximum.at``)."""
         if self._faq_vectors is None or not len(self._faq_rows):
             return {}
         sims = self._faq_vectors @ np.asarray(vector, dtype=np.float32)
-        best: dict[int, float] = {}
-        for row, sim in zip(self._faq_rows, sims.tolist(), strict=True):
-            if sim > best.get(row, -2.0):
-                best[row] = sim
-        return {row: sim for row, sim in best.items() if self._allowed(self._records[row], where)}
+        best = np.full(len(self._records), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self._faq_rows, sims)
+        mask = self._mask(where)
+        keep = np.isfinite(best) if mask is None else np.isfinite(best) & mask
+        rows = np.flatnonzero(keep)
+        return dict(zip(rows.tolist(), best[rows].astype(float).tolist(), strict=True))
 
     # -- confidence --------------------------------------------------------------------
 

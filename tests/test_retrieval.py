@@ -58,6 +58,95 @@ def test_metadata_filters_restrict_hits(engine: RetrievalEngine) -> None:
     assert {h.metadata["doc_id"] for h in one.hits} == {"test-guide-en"}
 
 
+FILTERS = [
+    None,
+    {"lang": "en"},
+    {"lang": "zh"},
+    {"doc_type": "faq"},
+    {"doc_id": "test-guide-en"},
+    {"$and": [{"lang": "zh"}, {"doc_type": "policy"}]},
+]
+
+
+def _brute_force(engine: RetrievalEngine, query: str, where: dict | None, n: int) -> tuple:
+    """Reference results: every chunk scored one by one, then filtered."""
+    import numpy as np
+
+    vector = np.asarray(engine.embed_query(query), dtype=np.float32)
+    tokens = engine.index.tokenizer.tokens(query)
+    bm25, rows = engine._bm25
+    every = bm25.search(tokens, k=len(rows))
+    sparse = [
+        (rows[h.index], pytest.approx(h.score, rel=1e-5))
+        for h in every
+        if engine._allowed(engine._records[rows[h.index]], where)
+    ][:n]
+    dense = {row for row, _ in engine._query_store(vector, where, n)}
+    best: dict[int, float] = {}
+    sims = (engine._faq_vectors @ vector).tolist()
+    for row, sim in zip(engine._faq_rows.tolist(), sims, strict=True):
+        best[row] = max(best.get(row, -2.0), sim)
+    faq = {
+        r: pytest.approx(v, abs=1e-5)
+        for r, v in best.items()
+        if engine._allowed(engine._records[r], where)
+    }
+    return sparse, dense, faq
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=lambda w: str(w))
+def test_vectorised_filters_give_the_brute_force_results(
+    engine: RetrievalEngine, where: dict | None
+) -> None:
+    # The filters are boolean masks over the chunks: BM25 scores every chunk at once with
+    # the mask as weights, bank phrasings take each chunk's best with one maximum.at, and
+    # the dense search filters an unfiltered over-fetch. Each equals filtering one by one.
+    import numpy as np
+
+    engine.search("warm-up", 1)
+    for query in ("逾期申报的期限", "how to calculate DSO", "索赔 materials"):
+        sparse, dense, faq = _brute_force(engine, query, where, 5)
+        vector = np.asarray(engine.embed_query(query), dtype=np.float32)
+        tokens = engine.index.tokenizer.tokens(query)
+        assert engine._sparse(tokens, where, 5) == sparse
+        got = engine._dense(vector.tolist(), where, 5)
+        assert {row for row, _ in got} == dense
+        assert all(engine._allowed(engine._records[row], where) for row, _ in got)
+        assert engine._faq_scores(vector.tolist(), where) == faq
+
+
+def test_a_language_filter_is_applied_to_an_unfiltered_store_query(
+    engine: RetrievalEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A filtered Chroma query scans metadata and grows with the collection; the language
+    # filter is applied to an unfiltered over-fetch instead, and the store filters only
+    # when the over-fetch holds too few allowed chunks (one small document).
+    engine.search("warm-up", 1)
+    calls: list[object] = []
+    real = engine._collection.query
+
+    def spy(**kwargs: object) -> object:
+        calls.append(kwargs.get("where"))
+        return real(**kwargs)
+
+    engine._collection.query = spy  # type: ignore[method-assign]
+    try:
+        vector = engine.embed_query("how to calculate DSO")
+        total = len(engine.records)
+        wide = engine._dense(vector, {"lang": "en"}, 1)
+        assert calls == [None] and len(wide) == 1
+        calls.clear()
+        # An over-fetch of one chunk per wanted chunk: the English question's nearest
+        # three hold fewer than three Chinese chunks, so the store filters.
+        monkeypatch.setattr("assistant.retrieval.DENSE_OVERFETCH", 1)
+        zh = engine._dense(vector, {"lang": "zh"}, 3)
+        assert calls == [None, {"lang": "zh"}], calls
+        assert len(zh) == 3 and all(engine._records[r].metadata["lang"] == "zh" for r, _ in zh)
+        assert total > 3
+    finally:
+        engine._collection.query = real  # type: ignore[method-assign]
+
+
 def test_query_language_is_preferred(engine: RetrievalEngine) -> None:
     zh = engine.search("索赔期限是多久", 3)
     assert zh.lang == "zh"

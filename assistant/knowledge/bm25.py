@@ -49,19 +49,28 @@ class BM25Index:
         retriever = bm25s.BM25.load(str(folder / "bm25")) if ids else bm25s.BM25()
         return cls(ids, retriever)
 
-    def search(self, query_tokens: list[str], k: int) -> list[BM25Hit]:
-        if not self.ids or not query_tokens:
+    def search(
+        self, query_tokens: list[str], k: int, mask: np.ndarray | None = None
+    ) -> list[BM25Hit]:
+        """The ``k`` best rows with a positive score, best first. ``mask`` (one bool per
+        row) keeps only the rows a metadata filter allows: every row is scored at once
+        (bm25s ``get_scores``) and the top ``k`` taken with ``argpartition``, so a filter
+        costs one vector product, not a walk over all rows."""
+        if not self.ids or not query_tokens or k <= 0:
             return []
-        k = min(k, len(self.ids))
         vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
         known = [t for t in query_tokens if t in vocab]
         if not known:
             return []
-        docs, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
-            [known], k=k, show_progress=False, n_threads=1
+        weights = None if mask is None else mask.astype(np.float32)
+        scores = np.asarray(
+            self._retriever.get_scores(known, weight_mask=weights),  # type: ignore[attr-defined]
+            dtype=np.float32,
         )
-        return [
-            BM25Hit(int(i), float(s))
-            for i, s in zip(np.asarray(docs)[0], np.asarray(scores)[0], strict=True)
-            if s > 0
-        ]
+        positive = int(np.count_nonzero(scores > 0))
+        k = min(k, positive)
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]  # best first, ties by row
+        return [BM25Hit(int(i), float(scores[i])) for i in top]
