@@ -10,7 +10,9 @@ replica still serves is never dropped under it.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,3 +306,155 @@ def test_three_api_processes_share_sessions_an_ingest_and_the_limits(
             if proc.running:
                 proc.stop()
         redis.stop()
+
+
+def test_three_processes_lose_no_lead_deliver_each_once_and_report_outages(
+    tmp_path: Path, embedding_cache: Path
+) -> None:
+    """Three ``python server.py`` processes on their own PostgreSQL (so it can be stopped),
+    a Chroma server, Redis and a slow CRM:
+
+    - 60 leads posted round-robin reach the CRM exactly once each (each process's webhook
+      sender leases one event at a time from the shared outbox);
+    - ``kill -9`` of one process while six clients post to it loses no acknowledged lead,
+      and its leads still reach the CRM (the other processes send them; only an event in
+      flight at the kill can arrive twice, as any at-least-once sender allows);
+    - ``/readyz`` of the survivors goes 503 while Chroma, then PostgreSQL, is down, and
+      200 again after each comes back."""
+    import pgserver
+
+    from assistant.api.auth import key_hash
+    from assistant.knowledge.index import KnowledgeIndex
+    from tests.conftest import ADMIN_KEY, SUPPORT_KEY
+    from tests.server_proc import RedisServer, ServerProcess, free_port
+    from tests.test_api_restart import LeadPoster, all_leads
+    from tests.test_webhooks import Receiver, wait_for
+
+    pg_dir = tmp_path / "pg"
+    pg = pgserver.get_server(pg_dir, cleanup_mode="stop")
+    db_url = pg.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    chroma = ChromaServer(tmp_path / "chroma").start()
+    redis = RedisServer().start()
+    crm = Receiver(free_port())
+    crm.start()
+    crm.delay = 0.1  # a slow CRM: 60 sends take 6 s or more
+    kb = tmp_path / "kb"
+    write_doc(kb, "policy/policy.zh.md", POLICY_ZH)
+    write_doc(kb, "guides/dso.en.md", GUIDE_EN)
+    for name in ("policy.yaml", "rating.yaml", "intents.yaml"):
+        shutil.copy(PROJECT_ROOT / "knowledge" / name, kb / name)
+
+    def machine(name: str) -> Settings:
+        return Settings(
+            knowledge_dir=kb,
+            data_dir=tmp_path / name,
+            embedding_cache_dir=embedding_cache,
+            terms_dict=PROJECT_ROOT / "knowledge" / "terms.dict",
+            embedding_backend="e5",
+            database_url=db_url,
+            chroma_host="127.0.0.1",
+            chroma_port=chroma.port,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+
+    procs: list[ServerProcess] = []
+    try:
+        assert KnowledgeIndex(machine("ingester")).sync().ok
+        procs = [
+            ServerProcess(
+                machine(name),
+                tmp_path / f"proc-{name}",
+                rate_limit_storage=redis.url,
+                rate_limit_ip="100000/minute",
+                api_keys=f"support:{key_hash(SUPPORT_KEY)},admin:{key_hash(ADMIN_KEY)}",
+                lead_webhook_url=crm.url,
+                webhook_timeout=5.0,
+                serve_ui=False,
+            )
+            for name in ("p", "q", "r")
+        ]
+        for proc in procs:
+            proc.start()
+        urls = [p.url for p in procs]
+
+        # 60 leads, 20 through each process, to one slow CRM: each exactly once.
+        posted: set[str] = set()
+        for n in range(60):
+            resp = httpx.post(
+                f"{urls[n % 3]}/v1/leads",
+                json={"consent": True, "phone": f"1371234{n:04d}", "name": f"客户{n}"},
+                headers={"Idempotency-Key": f"round-{n}"},
+                timeout=60,
+            )
+            assert resp.status_code == 201, resp.text
+            posted.add(resp.json()["lead_id"])
+        wait_for(lambda: {e["data"]["id"] for e in crm.accepted()} >= posted, timeout=120)
+        time.sleep(1.5)  # a duplicate would be a send still in flight now
+        sent = Counter(e["data"]["id"] for e in crm.accepted())
+        assert set(sent) == posted and set(sent.values()) == {1}, sent.most_common(3)
+
+        # kill -9 of process r while six clients post to it.
+        stop = threading.Event()
+        posters = [LeadPoster(urls[2], f"kill-{t}", stop) for t in range(6)]
+        for poster in posters:
+            poster.start()
+        while sum(len(p.acked) for p in posters) < 30:
+            assert all(p.is_alive() for p in posters), [p.other for p in posters]
+            time.sleep(0.05)
+        procs[2].kill()
+        stop.set()
+        for poster in posters:
+            poster.join(timeout=60)
+        assert not [o for p in posters for o in p.other]
+        acked = {k: v for p in posters for k, v in p.acked.items()}
+        stored = {lead["id"]: lead for lead in all_leads(urls[0])}
+        for key, lead_id in acked.items():
+            assert lead_id in stored, f"acknowledged lead {key} ({lead_id}) was lost"
+            assert stored[lead_id]["idempotency_key"] == key
+        keys = Counter(lead["idempotency_key"] for lead in stored.values())
+        assert set(keys.values()) == {1}
+        # The survivors send what r acknowledged: every lead at least once, and only an
+        # event r was sending when it died may arrive twice.
+        wait_for(lambda: {e["data"]["id"] for e in crm.accepted()} >= set(acked.values()), 120)
+        time.sleep(1.5)
+        sent = Counter(e["data"]["id"] for e in crm.accepted())
+        assert sum(n - 1 for n in sent.values()) <= 1, sent.most_common(3)
+
+        # Readiness of the two survivors while Chroma, then PostgreSQL, is down.
+        live = urls[:2]
+
+        def readyz() -> list[tuple[int, str]]:
+            out = []
+            for url in live:
+                resp = httpx.get(f"{url}/readyz", timeout=30)
+                out.append((resp.status_code, str(resp.json().get("reason", ""))))
+            return out
+
+        assert [s for s, _ in readyz()] == [200, 200]
+        chroma.stop()
+        down = readyz()
+        assert all(s == 503 and "vector store" in r for s, r in down), down
+        assert all(httpx.get(f"{u}/healthz", timeout=30).status_code == 200 for u in live)
+        chroma.start()
+        wait_for(lambda: [s for s, _ in readyz()] == [200, 200], timeout=60)
+        pg.cleanup()  # stops PostgreSQL; its data folder stays
+        down = readyz()
+        assert all(s == 503 and "database" in r for s, r in down), down
+        pg = pgserver.get_server(pg_dir, cleanup_mode="stop")
+        wait_for(lambda: [s for s, _ in readyz()] == [200, 200], timeout=60)
+        # Back in service: a lead posted now is stored and sent.
+        resp = httpx.post(
+            f"{live[1]}/v1/leads",
+            json={"consent": True, "phone": "13712349999", "name": "恢复后"},
+            timeout=60,
+        )
+        assert resp.status_code == 201, resp.text
+        wait_for(lambda: resp.json()["lead_id"] in {e["data"]["id"] for e in crm.accepted()}, 60)
+    finally:
+        for proc in procs:
+            if proc.running:
+                proc.stop()
+        crm.stop()
+        redis.stop()
+        chroma.stop()
+        pg.cleanup()
