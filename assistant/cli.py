@@ -15,6 +15,12 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from assistant.config import Settings, get_settings
+from assistant.i18n import t
+
+
+def _both(key: str) -> str:
+    """The terminal speaks to either language: "中文 / English"."""
+    return f"{t('zh', key)} / {t('en', key)}"
 
 
 def _settings_or_exit(err: Console) -> Settings:
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     assistant = Assistant.from_settings(settings)
     if args.cmd == "chat":
-        with out.status("加载知识库 / loading the knowledge base…"):
+        with out.status(_both("cli.loading")):
             assistant.warm_up()
     if args.cmd == "ask":
         try:
@@ -108,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "LLM" if assistant.agent is not None else "grounded"
     out.print(
         Panel(
-            "信保顾问 Credit Advisor — 输入问题，空行或 Ctrl-D 退出 / type a question, "
-            f"empty line or Ctrl-D to quit.  (mode: {mode})",
+            f"{t('zh', 'cli.name')} {t('en', 'cli.name')} — {_both('cli.prompt')}  (mode: {mode})",
             expand=False,
         )
     )

@@ -20,6 +20,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match, Mount
 
+from assistant import i18n
 from assistant.api import (
     admin,
     chat,
@@ -153,7 +154,7 @@ def create_app(
 
     # FastAPIOffline serves the Swagger/ReDoc assets itself: /docs works with no internet.
     app: FastAPI = FastAPIOffline(
-        title="信保顾问 Credit Advisor API",
+        title=i18n.t("en", "api.title"),
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,

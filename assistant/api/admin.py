@@ -21,6 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant import i18n
 from assistant.api.auth import require
 from assistant.api.deps import AssistantDep
 from assistant.api.errors import ApiError, request_lang
@@ -33,30 +34,20 @@ router = APIRouter(prefix="/v1", tags=["admin"], dependencies=[Depends(require("
 
 _jobs_lock = threading.Lock()
 
-JOB_ERRORS: dict[str, dict[str, str]] = {
-    ingest_jobs.KNOWLEDGE_DIR_MISSING: {
-        "zh": "知识库文件夹不存在，索引未改动。",
-        "en": "The knowledge folder does not exist; the index was not changed.",
-    },
-    ingest_jobs.INDEX_BUSY: {
-        "zh": "另一个导入进程（例如 ingest.py）长时间占用索引，本次未执行，请稍后重试。",
-        "en": "Another ingestion (e.g. ingest.py) held the index too long; try again later.",
-    },
-    ingest_jobs.RELOAD_FAILED: {
-        "zh": "索引已更新，但运行中的助手未能加载新索引，详情见服务器日志。",
-        "en": "The index was updated, but the running assistant could not load it; "
-        "see the server log.",
-    },
-    ingest_jobs.ABANDONED: {
-        "zh": "运行该导入的服务进程已停止，任务未完成；索引保持原样，可以重新发起导入。",
-        "en": "The server process running this ingestion stopped before it finished; the "
-        "index was left as it was, and a new ingestion can be started.",
-    },
-    ingest_jobs.INGEST_FAILED: {
-        "zh": "导入失败，索引保持原样，详情见服务器日志。",
-        "en": "Ingestion failed and the index was left as it was; see the server log.",
-    },
-}
+# Failure codes a job can end with; each has its message at api.admin.job_errors.<code>.
+JOB_ERRORS: tuple[str, ...] = (
+    ingest_jobs.KNOWLEDGE_DIR_MISSING,
+    ingest_jobs.INDEX_BUSY,
+    ingest_jobs.RELOAD_FAILED,
+    ingest_jobs.ABANDONED,
+    ingest_jobs.INGEST_FAILED,
+)
+
+
+def job_error_message(code: str, lang: str) -> str:
+    """A failed job's message; an unknown code reads as a generic failure."""
+    known = code if code in JOB_ERRORS else ingest_jobs.INGEST_FAILED
+    return i18n.t(lang, f"api.admin.job_errors.{known}")
 
 
 class IngestRequest(BaseModel):
@@ -160,8 +151,7 @@ def _out(job: IngestJob, jobs: IngestJobs, lang: str) -> IngestJobOut:
     knowledge_dir = jobs.assistant.settings.knowledge_dir
     error = None
     if job.error is not None:
-        text = JOB_ERRORS.get(job.error, JOB_ERRORS[ingest_jobs.INGEST_FAILED])
-        error = JobError(code=job.error, message=text[lang])
+        error = JobError(code=job.error, message=job_error_message(job.error, lang))
     return IngestJobOut(
         job_id=job.id,
         status=job.status,
@@ -206,10 +196,7 @@ def start_ingest(
         job = jobs.start(rebuild=options.rebuild, dry_run=options.dry_run)
     except IngestBusyError as busy:
         running = busy.job.id
-        message = {
-            "zh": f"已有导入任务在进行：{running}。请等它结束后再试。",
-            "en": f"An ingestion is already running: {running}. Try again when it is done.",
-        }[lang]
+        message = i18n.t(lang, "api.admin.ingest_running", job_id=running)
         return JSONResponse(
             {"error": {"code": "ingest_running", "message": message, "job_id": running}},
             status_code=409,

@@ -53,17 +53,9 @@ def require(role: Role) -> Callable[[Request], str]:
         settings: Settings = request.app.state.settings
         granted = role_of(key, settings) if key else None
         if granted is None:
-            raise ApiError(
-                401,
-                "unauthorized",
-                {"zh": "需要有效的 API 密钥。", "en": "A valid API key is required."},
-            )
+            raise ApiError(401, "unauthorized", "api.auth.unauthorized")
         if role not in _GRANTS[granted]:
-            raise ApiError(
-                403,
-                "forbidden",
-                {"zh": "该密钥无权访问此接口。", "en": "This key may not do that."},
-            )
+            raise ApiError(403, "forbidden", "api.auth.forbidden")
         return granted
 
     return check

@@ -52,7 +52,7 @@ class Transcript(BaseModel):
 
 
 def _bad_input(exc: ValueError) -> ApiError:
-    return ApiError(422, "invalid_request", {"zh": f"请求参数无效：{exc}", "en": f"Invalid: {exc}"})
+    return ApiError(422, "invalid_request", "api.invalid_input", values={"detail": exc})
 
 
 def _issued(assistant: Any, session_id: str | None) -> str | None:

@@ -53,41 +53,34 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     500: _declared("Unexpected error; logged with the request id the body carries."),
 }
 
+# The text of each error code is in the locale files (``api.errors.<code>``); this is the
+# same text as {code: {lang: template}}, for callers that want both languages at once.
 MESSAGES: dict[str, dict[str, str]] = {
-    "invalid_request": {
-        "zh": "请求格式不正确：{detail}",
-        "en": "The request is not valid: {detail}",
-    },
-    "not_found": {"zh": "找不到该资源。", "en": "Not found."},
-    "method_not_allowed": {"zh": "不支持该请求方法。", "en": "Method not allowed."},
-    "payload_too_large": {"zh": "请求内容过大。", "en": "The request body is too large."},
-    "request_timeout": {
-        "zh": "请求内容发送超时，请重试。",
-        "en": "The request body took too long to arrive. Please try again.",
-    },
-    "rate_limited": {
-        "zh": "请求过于频繁，请稍后再试。",
-        "en": "Too many requests. Try again later.",
-    },
-    "internal_error": {
-        "zh": "服务器内部错误，请稍后再试。",
-        "en": "Something went wrong on our side. Please try again shortly.",
-    },
+    code: {lang: i18n.t(lang, f"api.errors.{code}") for lang in i18n.LANGS}
+    for code in i18n.lookup("zh", "api.errors")
 }
+
+Message = dict[str, str] | str | None
+"""A route's own message: a locale key (``"api.auth.unauthorized"``, filled with the error's
+``values``), or text the caller already holds in both languages (``{"zh": ..., "en": ...}``).
+``None`` uses the code's message."""
 
 
 class ApiError(Exception):
-    """An error a route raises on purpose, with a code from ``MESSAGES`` or its own text."""
+    """An error a route raises on purpose, with a code from ``MESSAGES`` or its own text
+    (see ``Message``)."""
 
     def __init__(
         self,
         status: int,
         code: str,
-        message: dict[str, str] | None = None,
+        message: Message = None,
         headers: dict[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(code)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+        self.values = dict(values or {})
 
 
 def request_lang(request: Request) -> str:
@@ -99,9 +92,19 @@ def lang_of(accept_language: str) -> str:
 
 
 def error_body(
-    lang: str, code: str, detail: str = "", text: dict[str, str] | None = None
+    lang: str,
+    code: str,
+    detail: str = "",
+    text: Message = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, str]]:
-    template = (text or MESSAGES.get(code) or MESSAGES["internal_error"])[lang]
+    if isinstance(text, str):
+        return {"error": {"code": code, "message": i18n.t(lang, text, **(values or {}))}}
+    if text:
+        template = text[lang]
+    else:
+        known = code if code in MESSAGES else "internal_error"
+        template = i18n.t(lang, f"api.errors.{known}")
     message = template.format(detail=detail) if "{detail}" in template else template
     return {"error": {"code": code, "message": message}}
 
@@ -111,10 +114,11 @@ def error_response(
     status: int,
     code: str,
     detail: str = "",
-    text: dict[str, str] | None = None,
+    text: Message = None,
     headers: dict[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    body = error_body(request_lang(request), code, detail, text)
+    body = error_body(request_lang(request), code, detail, text, values)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -138,22 +142,25 @@ def describe_error(err: Mapping[str, Any], lang: str) -> str:
 
 
 def _plain(value: Any, lang: str) -> str:
-    """Context values as a reader sees them: no Python quotes, "或" between choices."""
+    """Context values as a reader sees them: no Python quotes, the reader's "or" between
+    choices."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).replace("'", "")
-    return text.replace(" or ", " 或 ") if lang == "zh" else text
+    return text.replace(" or ", i18n.t(lang, "validation.or"))
 
 
 def _validation_detail(exc: RequestValidationError, lang: str) -> str:
-    sep = "；" if lang == "zh" else "; "
+    sep = i18n.t(lang, "validation.separator")
     return sep.join(describe_error(err, lang) for err in exc.errors()[:3])
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, text=exc.message, headers=exc.headers)
+        return error_response(
+            request, exc.status, exc.code, text=exc.message, headers=exc.headers, values=exc.values
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -29,7 +29,7 @@ class LeadIn(BaseModel):
     name: str = Field("", max_length=50)
     company: str = Field("", max_length=100)
     need: str = Field(
-        "credit_insurance", description="信用保险咨询 / 应收账款管理 / 理赔咨询 / 其他"
+        "credit_insurance", description=" / ".join(leads.NEED_LABELS[n]["zh"] for n in leads.NEEDS)
     )
     details: str = Field("", max_length=2000)
     session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -92,9 +92,7 @@ def post_lead(
                 "invalid_phone",
                 {"zh": leads.phone_error_message("zh"), "en": leads.phone_error_message("en")},
             ) from None
-        raise ApiError(
-            422, "invalid_request", {"zh": "线索信息不完整。", "en": "Invalid lead."}
-        ) from None
+        raise ApiError(422, "invalid_request", "api.leads.invalid") from None
     # A lead the chat already captured for this session is completed, not duplicated.
     result = leads.capture_lead(
         inp,

@@ -40,7 +40,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from assistant.api.auth import require
 from assistant.api.chat import SESSION_ID
 from assistant.api.deps import AssistantDep
-from assistant.api.errors import MESSAGES, ApiError, request_lang
+from assistant.api.errors import ApiError, error_body, request_lang
 from assistant.models import Citation, Lang, Mode, Reply, ToolCall
 
 log = logging.getLogger(__name__)
@@ -238,14 +238,7 @@ def _last_user_text(body: ChatCompletionRequest) -> str:
     last = body.messages[-1]
     text = last.text() if last.role == "user" else ""
     if not text:
-        raise ApiError(
-            422,
-            "invalid_request",
-            {
-                "zh": "最后一条消息必须是包含文字的用户消息（role 为 user）。",
-                "en": "The last message must be a user message with text (role 'user').",
-            },
-        )
+        raise ApiError(422, "invalid_request", "api.openai.last_message_not_user")
     return text
 
 
@@ -296,9 +289,7 @@ def _chunk_json(chunk: ChatCompletionChunk) -> str:
 
 
 def _error_json(request: Request, code: str, detail: str = "") -> str:
-    template = MESSAGES[code][request_lang(request)]
-    message = template.format(detail=detail) if "{detail}" in template else template
-    return json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False)
+    return json.dumps(error_body(request_lang(request), code, detail), ensure_ascii=False)
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -332,7 +323,7 @@ async def chat_completions(
             )
         except InputError as exc:
             raise ApiError(
-                422, "invalid_request", {"zh": f"请求参数无效：{exc}", "en": f"Invalid: {exc}"}
+                422, "invalid_request", "api.invalid_input", values={"detail": exc}
             ) from None
         await run_in_threadpool(_bind, store, prior, text, reply.answer, reply.session_id)
         return ChatCompletion(

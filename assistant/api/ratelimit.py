@@ -30,11 +30,6 @@ from assistant.config import Settings
 
 log = logging.getLogger(__name__)
 
-_TOO_MANY = {
-    "zh": "请求过于频繁，请 {seconds} 秒后再试。",
-    "en": "Too many requests. Please try again in {seconds} s.",
-}
-
 
 class RateLimits:
     """The limits of one app (one per ``create_app``, so tests don't share counters)."""
@@ -71,8 +66,9 @@ class RateLimits:
                 raise ApiError(
                     429,
                     "rate_limited",
-                    {k: v.format(seconds=seconds) for k, v in _TOO_MANY.items()},
+                    "api.ratelimit.too_many",
                     headers={"Retry-After": str(seconds)},
+                    values={"seconds": seconds},
                 )
 
 
@@ -123,7 +119,7 @@ class UiIpLimit:
                 headers = dict(scope.get("headers") or [])
                 lang = lang_of(headers.get(b"accept-language", b"").decode("latin-1"))
                 response = JSONResponse(
-                    error_body(lang, exc.code, text=exc.message),
+                    error_body(lang, exc.code, text=exc.message, values=exc.values),
                     status_code=exc.status,
                     headers=exc.headers,
                 )

@@ -52,10 +52,7 @@ PATHS: dict[str, str] = {
     "payment_plan": "/tools/payment-plan",
 }
 
-OUT_OF_RANGE = {
-    "zh": "输入的金额或日期超出了可以计算的范围，请检查后重试。",
-    "en": "An amount or date is outside the range that can be calculated; please check the input.",
-}
+OUT_OF_RANGE = "api.tools.out_of_range"  # locale key of the 422 out_of_range message
 
 
 def _run(

@@ -407,9 +407,8 @@ class Answerer:
             return ka
         n = len(ka.citations) + 1
         label = clause.metadata["clause"]
-        head = f"示例条款{label}" if lang == "zh" else f"Sample wording, {label}"
-        colon = "：" if lang == "zh" else ": "
-        ka.body += f"\n\n{head}{colon}{best} [{n}]"
+        quote = t(lang, "knowledge.clause_quote", label=label, text=best)
+        ka.body += f"\n\n{quote} [{n}]"
         ka.citations.append(citation_for(n, clause))
         ka.passages.append(clause)
         return ka
@@ -441,9 +440,9 @@ def _basis_label(ref: Hit, lang: str) -> str:
         ref.metadata.get("clause", "")
     )
     if ref.metadata.get("doc_type") == "policy":
-        return f"依据：示例条款 {leaf}" if lang == "zh" else f"Basis: sample wording, {leaf}"
+        return t(lang, "knowledge.basis_policy", leaf=leaf)
     title = str(ref.metadata.get("title", ""))
-    return f"依据：{title} › {leaf}" if lang == "zh" else f"Basis: {title} › {leaf}"
+    return t(lang, "knowledge.basis_doc", title=title, leaf=leaf)
 
 
 def _unit_heading(hit: Hit) -> str:
@@ -451,11 +450,11 @@ def _unit_heading(hit: Hit) -> str:
     title = str(hit.metadata.get("title", ""))
     if hit.metadata.get("doc_type") == "policy":
         return f"{title} › {leaf}" if leaf else title
-    return (
-        f"{leaf}（{title}）"
-        if hit.metadata.get("lang") == "zh" and leaf
-        else (f"{leaf} ({title})" if leaf else title)
-    )
+    if not leaf:
+        return title
+    # Punctuated as the document's own language, whatever the reply language.
+    doc_lang = "zh" if hit.metadata.get("lang") == "zh" else "en"
+    return t(doc_lang, "knowledge.unit_heading", leaf=leaf, title=title)
 
 
 def _whole_unit_text(hit: Hit, cap: int) -> str:

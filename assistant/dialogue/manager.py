@@ -167,8 +167,8 @@ def _basis_line(cites: list[Citation], lang: str) -> str:
     """'依据示例条款：第二十条 [1]、第二十二条 [2]' under a tool reply."""
     if not cites:
         return ""
-    sep, colon = ("、", "：") if lang == "zh" else (", ", ": ")
-    return f"\n\n{t(lang, 'claim.basis')}{colon}" + sep.join(f"{c.clause} [{c.n}]" for c in cites)
+    refs = t(lang, "format.list_sep").join(f"{c.clause} [{c.n}]" for c in cites)
+    return f"\n\n{t(lang, 'claim.basis')}{t(lang, 'format.colon')}{refs}"
 
 
 def is_question(text: str) -> bool:
@@ -541,9 +541,7 @@ class DialogueManager:
         asked = state.get("asked") or []
         if active and asked and active != "lead":
             prompts = [self._ask_text(active, a, lang, state) for a in asked]
-            turn.answer += "\n\n" + (
-                "（继续刚才的问题）" if lang == "zh" else "(Back to where we were.) "
-            )
+            turn.answer += "\n\n" + t(lang, "dialogue.resume")
             turn.answer += " ".join(p for p in prompts if p)
         return turn
 
@@ -927,7 +925,7 @@ class DialogueManager:
             return Turn(self._with_notice(t(lang, key), state, lang), "lead", asked=["phone"])
         history = [*[m["content"] for m in transcript if m.get("role") == "user"][-6:], text]
         need = forms.infer_need(state.get("last_tool"), " ".join(history))
-        details = ("对话摘要：" if lang == "zh" else "Conversation: ") + " / ".join(history)
+        details = t(lang, "lead.summary_prefix") + " / ".join(history)
         try:
             inp = leads.LeadInput(
                 name=info.get("name") or "",

@@ -107,13 +107,18 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     rows = []
     for line in result.breakdown:
         flag = t(lang, "quote.assumed") if line.assumed else ""
-        note = (
-            f"，{line.note}"
-            if lang == "zh" and line.note
-            else (f"; {line.note}" if line.note else "")
+        note = t(lang, "quote.factor_note", note=line.note) if line.note else ""
+        rows.append(
+            t(
+                lang,
+                "quote.factor_row",
+                label=line.label,
+                value=line.value,
+                flag=flag,
+                factor=f"{line.factor:g}",
+                note=note,
+            )
         )
-        sep, space = ("：", "") if lang == "zh" else (": ", " ")
-        rows.append(f"{line.label}{sep}{line.value}{space}{flag} → ×{line.factor:g}{note}")
     parts.append(t(lang, "quote.breakdown") + "\n" + bullets(rows))
     if result.warnings:
         parts.append(t(lang, "quote.warnings") + "\n" + bullets(list(result.warnings)))
@@ -170,8 +175,8 @@ def claim(
         docs = []
         for d in result.documents:
             tag = t(lang, "claim.held") if d.held else t(lang, "claim.missing")
-            sep = ("（", "）") if lang == "zh" else (" (", ")")
-            docs.append(f"{'✅' if d.held else '⬜'} {d.name}{sep[0]}{tag}{sep[1]}")
+            box = "✅" if d.held else "⬜"
+            docs.append(t(lang, "claim.document_line", box=box, name=d.name, tag=tag))
         parts.append(t(lang, "claim.documents") + "\n" + bullets(docs))
     else:
         parts.append(

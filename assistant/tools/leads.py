@@ -19,7 +19,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant import metrics
+from assistant import i18n, metrics
 from assistant.storage import LeadRecord, Store
 
 __all__ = [
@@ -43,11 +43,9 @@ NEEDS: tuple[Need, ...] = get_args(Need)
 """The options of the website form's 您的需求 field, in form order."""
 
 NEED_LABELS: dict[str, dict[str, str]] = {
-    "credit_insurance": {"zh": "信用保险咨询", "en": "Credit insurance"},
-    "receivables": {"zh": "应收账款管理", "en": "Receivables management"},
-    "claims": {"zh": "理赔咨询", "en": "Claims"},
-    "other": {"zh": "其他", "en": "Other"},
+    need: {lang: i18n.t(lang, f"tools.leads.needs.{need}") for lang in i18n.LANGS} for need in NEEDS
 }
+"""Each need's label by language ({need: {"zh": ..., "en": ...}}), from the locale files."""
 
 TRANSCRIPT_LIMIT = 100
 """Messages copied into a lead: enough context for the specialist, bounded row size."""
@@ -64,13 +62,12 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _MAX_PHONE_INPUT = 32
 
 
+def _lang(lang: str) -> str:
+    return "en" if lang.lower().startswith("en") else "zh"
+
+
 def phone_error_message(lang: str) -> str:
-    if lang.lower().startswith("en"):
-        return (
-            "Please enter a valid mainland China mobile number or a landline with its "
-            "area code, e.g. 138 1234 5678 or 010-12345678."
-        )
-    return "请填写有效的中国大陆手机号或带区号的固定电话，例如 138 1234 5678 或 010-12345678。"
+    return i18n.t(_lang(lang), "tools.leads.phone_error")
 
 
 class PhoneError(ValueError):
@@ -172,13 +169,7 @@ class LeadResult(BaseModel):
 
 
 def _confirmation(phone: str, lang: str) -> str:
-    tail = phone[-4:]
-    if lang.lower().startswith("en"):
-        return (
-            "Thank you, we have your request. A specialist will contact you within "
-            f"1 business day (number ending {tail})."
-        )
-    return f"已收到，专员会在1个工作日内联系您（尾号{tail}）。"
+    return i18n.t(_lang(lang), "tools.leads.confirmation", tail=phone[-4:])
 
 
 def derive_idempotency_key(inp: LeadInput, *, today: date | None = None) -> str:

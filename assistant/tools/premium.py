@@ -7,10 +7,11 @@ YAML the business edits, and the clause numbers from ``policy.yaml``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from assistant import i18n
 from assistant.knowledge.params import FALLBACK_INDUSTRY, Band, PolicyParams, RatingParams
 from assistant.models import Lang
 from assistant.tools._text import (
@@ -155,97 +156,9 @@ class PremiumEstimate(BaseModel):
     disclaimer: str
 
 
-_TEXT: dict[Lang, dict[str, str]] = {
-    "zh": {
-        "credit_terms_days": "平均信用期限",
-        "buyer_count": "买方数量",
-        "largest_buyer_share_pct": "最大买方占比",
-        "bad_debt_ratio_pct": "近三年年均坏账率",
-        "indemnity_pct": "赔偿比例",
-        "unit_days": " 天",
-        "unit_buyers": " 家",
-        "band_upto": "≤ {hi}",
-        "band_between": "> {lo} 且 ≤ {hi}",
-        "band_above": "> {lo}",
-        "band_note": "档位 {band}",
-        "assumed_note": "（未提供，按默认值）",
-        "default": "未提供{label}，按默认值 {value}计。",
-        "default_share_raised": "未提供{label}；只有 {n} 家买方，按最低可能值 {value} 计。",
-        "default_indemnity": "未提供赔偿比例，按核定信用限额的赔偿比例 {value} 计（{clause}）。",
-        "bad_debt_ratio": "坏账率 = 近三年坏账 {losses} ÷ 3 ÷ 年赊销额 {sales} = {ratio}%。",
-        "industry_unknown": "未能从“{text}”识别行业，按“{label}”的费率区间估算。",
-        "industry_resolved": "行业“{text}”按“{label}”的费率区间估算。",
-        "check_fee": "保费未含信用限额审核费：每个申请核定信用限额的买方 {fee}（{clause}）。",
-        "warn_terms_outside": (
-            "信用期限 {days} 天超过示例条款的最长信用期限 {max} 天：约定账期超过 {max} 天的"
-            "交易整笔不在承保范围内（{clause}），也不应计入投保营业额。"
-        ),
-        "warn_terms_band": (
-            "平均信用期限 {days} 天超出费率表最高档（≤ {top} 天），按最高档系数估算，"
-            "实际费率可能更高。"
-        ),
-        "warn_beyond_band": "{label} {value} 超出费率表最高档（{band}），按最高档系数估算。",
-        "warn_concentration": (
-            "最大买方占赊销额 {pct}%（≥ {limit}%），集中度高：这一家出险对企业影响很大，"
-            "保险人可能提高费率或对该买方单独审核限额。"
-        ),
-        "warn_indemnity": (
-            "示例条款的赔偿比例为核定信用限额 {approved}%、自行掌握信用限额 {disc}%（{clause}）；"
-            "{pct}% 需保险人另行同意。"
-        ),
-        "warn_minimum": (
-            "按费率计算的保费 {calc} 低于最低保险费，按最低保险费 {minimum} 计（{clause}）。"
-        ),
-    },
-    "en": {
-        "credit_terms_days": "Average credit terms",
-        "buyer_count": "Number of buyers",
-        "largest_buyer_share_pct": "Largest buyer's share",
-        "bad_debt_ratio_pct": "Bad-debt ratio (3-year annual average)",
-        "indemnity_pct": "Indemnity percentage",
-        "unit_days": " days",
-        "unit_buyers": " buyers",
-        "band_upto": "≤ {hi}",
-        "band_between": "> {lo} and ≤ {hi}",
-        "band_above": "> {lo}",
-        "band_note": "band {band}",
-        "assumed_note": " (not given, default used)",
-        "default": "{label} not given; the default of {value} is assumed.",
-        "default_share_raised": "{label} not given; with only {n} buyers the lowest possible "
-        "value, {value}, is assumed.",
-        "default_indemnity": "Indemnity percentage not given; the percentage for approved credit "
-        "limits, {value}, is assumed ({clause}).",
-        "bad_debt_ratio": "Bad-debt ratio = bad debts of {losses} over 3 years ÷ 3 ÷ annual "
-        "credit sales of {sales} = {ratio}%.",
-        "industry_unknown": "No industry recognised in '{text}'; rated with the range for "
-        "'{label}'.",
-        "industry_resolved": "Industry '{text}' rated with the range for '{label}'.",
-        "check_fee": "The premium excludes credit-check fees: {fee} per buyer whose credit "
-        "limit is applied for ({clause}).",
-        "warn_terms_outside": (
-            "Credit terms of {days} days exceed the sample policy's maximum credit period of "
-            "{max} days: a sale on terms longer than {max} days is wholly outside cover "
-            "({clause}) and should not be counted in the insured turnover."
-        ),
-        "warn_terms_band": (
-            "Average credit terms of {days} days are above the highest rating band (≤ {top} "
-            "days); the top band's factor is used and the real rate may be higher."
-        ),
-        "warn_beyond_band": "{label} of {value} is above the highest rating band ({band}); the "
-        "top band's factor is used.",
-        "warn_concentration": (
-            "The largest buyer takes {pct}% of credit sales (≥ {limit}%): a loss on that one "
-            "buyer would hit hard, and the insurer may raise the rate or review that buyer's "
-            "limit separately."
-        ),
-        "warn_indemnity": (
-            "The sample policy indemnifies {approved}% under approved credit limits and {disc}% "
-            "under discretionary limits ({clause}); {pct}% needs the insurer's agreement."
-        ),
-        "warn_minimum": "The premium at this rate, {calc}, is below the minimum premium, so the "
-        "minimum of {minimum} applies ({clause}).",
-    },
-}
+def _t(lang: Lang, key: str, **values: Any) -> str:
+    """This tool's wording (locale section ``tools.premium``)."""
+    return i18n.t(lang, f"tools.premium.{key}", **values)
 
 
 def resolve_industry(text: str, rating: RatingParams) -> str | None:
@@ -282,25 +195,23 @@ def _pick_band(value: float, bands: list[Band]) -> tuple[int, bool]:
 
 
 def _with_unit(key: FactorKey, value: float, lang: Lang) -> str:
-    t = _TEXT[lang]
     if key == "credit_terms_days":
-        unit = t["unit_days"]
+        unit = _t(lang, "unit_days")
         return f"{num(value)}{unit[:-1] if lang == 'en' and value == 1 else unit}"
     if key == "buyer_count":
-        unit = t["unit_buyers"]
+        unit = _t(lang, "unit_buyers")
         return f"{num(value)}{unit[:-1] if lang == 'en' and value == 1 else unit}"
     return f"{num(value, 3)}%"
 
 
 def _band_text(key: FactorKey, bands: list[Band], index: int, lang: Lang) -> str:
-    t = _TEXT[lang]
     hi = bands[index].max
     lo = bands[index - 1].max if index > 0 else None
     if hi is None:
-        return t["band_above"].format(lo=_with_unit(key, lo or 0, lang))
+        return _t(lang, "band_above", lo=_with_unit(key, lo or 0, lang))
     if lo is None:
-        return t["band_upto"].format(hi=_with_unit(key, hi, lang))
-    return t["band_between"].format(lo=_with_unit(key, lo, lang), hi=_with_unit(key, hi, lang))
+        return _t(lang, "band_upto", hi=_with_unit(key, hi, lang))
+    return _t(lang, "band_between", lo=_with_unit(key, lo, lang), hi=_with_unit(key, hi, lang))
 
 
 def estimate_premium(
@@ -312,7 +223,6 @@ def estimate_premium(
     inputs take rating.yaml's defaults and are listed as assumptions, so the answer can say
     what a better quote would need.
     """
-    t = _TEXT[lang]
     clauses = policy.clauses
     assumptions: list[str] = []
     warnings: list[str] = []
@@ -321,13 +231,13 @@ def estimate_premium(
     if key is None:
         key = FALLBACK_INDUSTRY
         label = getattr(rating.industries[key], lang)
-        assumptions.append(t["industry_unknown"].format(text=inp.industry.strip(), label=label))
+        assumptions.append(_t(lang, "industry_unknown", text=inp.industry.strip(), label=label))
     industry = rating.industries[key]
     industry_label: str = getattr(industry, lang)
     exact = {key, key.replace("_", " "), industry.zh, industry.en}
     if key != FALLBACK_INDUSTRY and normalise(inp.industry) not in {normalise(n) for n in exact}:
         assumptions.append(
-            t["industry_resolved"].format(text=inp.industry.strip(), label=industry_label)
+            _t(lang, "industry_resolved", text=inp.industry.strip(), label=industry_label)
         )
 
     d = rating.defaults
@@ -349,8 +259,10 @@ def estimate_premium(
         # With few buyers the default share is impossible; take the smallest possible one.
         share = half_up(100 / buyers, 1)
         values["largest_buyer_share_pct"] = (share, True)
-        explain["largest_buyer_share_pct"] = t["default_share_raised"].format(
-            label=t["largest_buyer_share_pct"],
+        explain["largest_buyer_share_pct"] = _t(
+            lang,
+            "default_share_raised",
+            label=_t(lang, "largest_buyer_share_pct"),
             value=_with_unit("largest_buyer_share_pct", share, lang),
             n=buyers,
         )
@@ -360,7 +272,9 @@ def estimate_premium(
         # Rounded so that float noise cannot push a ratio of exactly a band bound over it.
         ratio = half_up(inp.bad_debt_losses_3y * 100 / (3 * inp.annual_credit_sales), 6)
         values["bad_debt_ratio_pct"] = (ratio, False)
-        explain["bad_debt_ratio_pct"] = t["bad_debt_ratio"].format(
+        explain["bad_debt_ratio_pct"] = _t(
+            lang,
+            "bad_debt_ratio",
             losses=money(inp.bad_debt_losses_3y, lang, rating.currency),
             sales=money(inp.annual_credit_sales, lang, rating.currency),
             ratio=num(ratio, 3),
@@ -370,8 +284,11 @@ def estimate_premium(
     indemnity = inp.indemnity_pct
     if indemnity is None:
         indemnity = policy.indemnity.approved_limit_pct
-        explain["indemnity_pct"] = t["default_indemnity"].format(
-            value=f"{num(indemnity)}%", clause=clause_label(clauses.indemnity_pct, lang)
+        explain["indemnity_pct"] = _t(
+            lang,
+            "default_indemnity",
+            value=f"{num(indemnity)}%",
+            clause=clause_label(clauses.indemnity_pct, lang),
         )
     values["indemnity_pct"] = (indemnity, inp.indemnity_pct is None)
 
@@ -383,7 +300,7 @@ def estimate_premium(
         index, beyond = _pick_band(value, bands)
         factor = bands[index].factor
         combined *= factor
-        label = t[fkey]
+        label = _t(lang, fkey)
         value_text = _with_unit(fkey, value, lang)
         band = _band_text(fkey, bands, index, lang)
         breakdown.append(
@@ -392,25 +309,28 @@ def estimate_premium(
                 label=label,
                 value=value_text,
                 factor=factor,
-                note=t["band_note"].format(band=band) + (t["assumed_note"] if assumed else ""),
+                note=_t(lang, "band_note", band=band)
+                + (_t(lang, "assumed_note") if assumed else ""),
                 assumed=assumed,
             )
         )
         if fkey in explain:
             assumptions.append(explain[fkey])
         elif assumed:
-            assumptions.append(t["default"].format(label=label, value=value_text))
+            assumptions.append(_t(lang, "default", label=label, value=value_text))
         if beyond and fkey == "credit_terms_days":
             top = bands[-1].max or 0
-            warnings.append(t["warn_terms_band"].format(days=num(value), top=num(top)))
+            warnings.append(_t(lang, "warn_terms_band", days=num(value), top=num(top)))
         elif beyond:
-            warnings.append(t["warn_beyond_band"].format(label=label, value=value_text, band=band))
+            warnings.append(_t(lang, "warn_beyond_band", label=label, value=value_text, band=band))
 
     longest = inp.max_credit_days if inp.max_credit_days is not None else inp.avg_credit_days
     if longest is not None and longest > policy.max_credit_period_days:
         warnings.insert(
             0,
-            t["warn_terms_outside"].format(
+            _t(
+                lang,
+                "warn_terms_outside",
                 days=longest,
                 max=policy.max_credit_period_days,
                 clause=clause_label(clauses.max_credit_period, lang),
@@ -419,13 +339,18 @@ def estimate_premium(
     share_given = inp.largest_buyer_share_pct
     if share_given is not None and share_given >= rating.concentration_warning_pct:
         warnings.append(
-            t["warn_concentration"].format(
-                pct=num(share_given), limit=num(rating.concentration_warning_pct)
+            _t(
+                lang,
+                "warn_concentration",
+                pct=num(share_given),
+                limit=num(rating.concentration_warning_pct),
             )
         )
     if indemnity > policy.indemnity.approved_limit_pct:
         warnings.append(
-            t["warn_indemnity"].format(
+            _t(
+                lang,
+                "warn_indemnity",
                 approved=num(policy.indemnity.approved_limit_pct),
                 disc=num(policy.indemnity.discretionary_limit_pct),
                 pct=num(indemnity),
@@ -440,14 +365,18 @@ def estimate_premium(
     minimum_applied = base < minimum
     if minimum_applied:
         warnings.append(
-            t["warn_minimum"].format(
+            _t(
+                lang,
+                "warn_minimum",
                 calc=money(base, lang, rating.currency),
                 minimum=money(minimum, lang, rating.currency),
                 clause=clause_label(clauses.minimum_premium, lang),
             )
         )
     assumptions.append(
-        t["check_fee"].format(
+        _t(
+            lang,
+            "check_fee",
             fee=money(rating.credit_check_fee_per_buyer, lang, rating.currency),
             clause=clause_label(clauses.credit_check_fee, lang),
         )
