@@ -133,14 +133,9 @@ def test_a_premium_quote_counts_one_tool_call(url: str) -> None:
     first = httpx.post(
         f"{url}/v1/chat", json={"message": "我们年销售额五千万，保费大概多少？"}, timeout=60
     ).json()
-    second = httpx.post(
-        f"{url}/v1/chat",
-        json={"message": "做电子元器件的，账期一般60天", "session_id": first["session_id"]},
-        timeout=60,
-    ).json()
     after = scrape(url)
-    calls = [c["name"] for c in first["tool_calls"] + second["tool_calls"]]
-    assert calls.count("estimate_premium") == 1
+    calls = [c["name"] for c in first["tool_calls"]]
+    assert calls.count("estimate_premium") == 1  # answer first: the sales figure is enough
     ok = {"tool": "estimate_premium", "outcome": "ok"}
     name = "credit_advisor_tool_calls_total"
     assert value(after, name, **ok) - value(before, name, **ok) == 1

@@ -86,8 +86,11 @@ def test_a_restart_keeps_sessions_and_leads_and_the_conversation_continues(
         first = chat(server.url, "我们年销售额五千万，保费大概多少？")
         sid = first["session_id"]
         second = chat(server.url, "做电子元器件的", sid)
-        # The quote is half filled: sales and industry known, credit terms still missing.
-        assert second["intent"] == "quote" and not second["tool_calls"]
+        # Answer first: quoted with sales and industry, the credit terms still assumed and
+        # invited (the form stays open for them).
+        assert second["intent"] == "quote"
+        assert [c["name"] for c in second["tool_calls"]] == ["estimate_premium"]
+        assert "avg_credit_days" not in second["tool_calls"][0]["args"]
         posted = httpx.post(
             f"{server.url}/v1/leads",
             json={**lead_body, "session_id": sid},

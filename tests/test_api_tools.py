@@ -135,6 +135,18 @@ def test_human_readable_text_is_chinese_by_default_and_english_on_request(url: s
     assert zh["base"] == en["base"]  # the language changes the words, not the numbers
 
 
+def test_a_premium_estimate_needs_only_the_sales_figure(url: str) -> None:
+    # Answer first: the industry defaults to the "other industries" range, said so in the
+    # assumptions; the terms, buyers and the rest take rating.yaml's defaults.
+    body = httpx.post(url + "/v1/tools/premium-estimate", json={"annual_credit_sales": 1e7})
+    assert body.status_code == 200, body.text
+    out = body.json()
+    assert out["industry"] == "other" and out["industry_assumed"] is True
+    assert any("未提供买家行业" in a for a in out["assumptions"])
+    assert all(f["assumed"] for f in out["breakdown"])
+    assert out["low"] <= out["base"] <= out["high"]
+
+
 def test_claim_checklist_counts_days_from_the_assistants_clock(
     url: str, api_server: Any, toolbox: Any
 ) -> None:
@@ -153,7 +165,7 @@ def test_claim_checklist_counts_days_from_the_assistants_clock(
     ("path", "body", "field"),
     [
         ("/v1/tools/premium-estimate", {"annual_credit_sales": -5, "industry": "电子"}, "annual_"),
-        ("/v1/tools/premium-estimate", {"annual_credit_sales": 1_000_000}, "industry"),
+        ("/v1/tools/premium-estimate", {"annual_credit_sales": 1e6, "industry": ""}, "industry"),
         ("/v1/tools/dso", {"receivables": 100, "credit_sales": 0}, "credit_sales"),
         ("/v1/tools/claim-checklist", {"cause": "fire"}, "cause"),
         (

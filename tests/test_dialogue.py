@@ -84,10 +84,35 @@ def lead_advisor(full_settings: Settings, tmp_path: Path) -> Iterator[Assistant]
 # -- quote ------------------------------------------------------------------------------------
 
 
+def test_a_premium_question_with_the_users_own_guess_gets_a_quote_that_answers_it(
+    advisor: Assistant, sid: str
+) -> None:
+    # The sales figure is a range ("五六百万") and the user's own premium guess ("一万出头")
+    # is no sales figure: the quote runs on about 6 million and says the minimum applies.
+    text = "一年营业额才五六百万 按费率算下来保费一万出头，是不是就交一万多"
+    r = advisor.chat(text, session_id=sid)
+    quote = only_call(r, "estimate_premium")
+    assert quote.args["annual_credit_sales"] == 6_000_000
+    assert isinstance(quote.result, dict) and quote.result["low"] == 20_000
+    # The low end is the minimum premium, named as such, with no low rate beside it that
+    # 20,000 / 6,000,000 would not equal.
+    assert "**2万元（最低保费）– " in r.answer, r.answer
+    assert f"{quote.result['rate_low_pct']}%" not in r.answer
+
+
 def test_quote_is_built_step_by_step_and_corrections_rerun_it(advisor: Assistant, sid: str) -> None:
     r1 = advisor.chat("我们年销售额五千万，保费大概多少？", session_id=sid)
     assert r1.intent == "quote"
-    assert not r1.tool_calls
+    # Answer first: the sales figure alone gives a quote; the industry and the terms are
+    # assumed, said so, and invited, and the form stays open for them.
+    first = only_call(r1, "estimate_premium")
+    assert first.args == {"annual_credit_sales": 50_000_000}
+    assert isinstance(first.result, dict) and first.result["industry"] == "other"
+    assert first.result["industry_assumed"] is True
+    assert "您还没说买家所在行业" in r1.answer and "其他行业" in r1.answer
+    assert "告诉我买家所在行业和一般给买家的账期" in r1.answer
+    assert "平均信用期限：60 天（假设）" in r1.answer
+    assert "还需要" not in r1.answer
     state = state_of(advisor, sid)
     assert state["active"] == "estimate_premium"
     assert set(state["asked"]) == {"industry", "avg_credit_days"}

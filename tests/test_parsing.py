@@ -46,6 +46,11 @@ MONEY_ZH = [
     ("100多万", 1_000_000),
     ("两个亿", 200_000_000),
     ("去年坏账30万左右", 300_000),
+    # A range of two neighbouring digits before the units takes the upper bound, as
+    # "三四家" does: "营业额才五六百万" is about 6 million, not unreadable.
+    ("一年营业额才五六百万", 6_000_000),
+    ("三四千万", 40_000_000),
+    ("两三百万", 3_000_000),
 ]
 MONEY_EN = [
     ("1,200,000", 1_200_000),

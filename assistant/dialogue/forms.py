@@ -74,8 +74,12 @@ QUOTE = Form(
             default=True,
         ),
     ],
-    required=["annual_credit_sales", "industry", "avg_credit_days"],
+    required=["annual_credit_sales"],
 )
+# Answer first: a quote runs on the sales figure alone. These fields, when not given,
+# are assumed (the "other industries" range, rating.yaml's default terms), named in the
+# quote, and invited; a later message carrying one re-runs the quote.
+QUOTE_REFINE = ["industry", "avg_credit_days"]
 
 
 def claim_form(cause: str | None) -> Form:

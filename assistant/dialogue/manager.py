@@ -636,14 +636,18 @@ class DialogueManager:
         missing = forms.QUOTE.missing(filled)
         if missing:
             return self._ask("estimate_premium", missing, state, lang, "quote")
-        state["active"], state["asked"], state["last_tool"] = None, [], "estimate_premium"
+        # Answer first: what is still unknown is assumed and invited, and the form stays
+        # open for it, so "做家电的" or "45天" next re-runs the quote.
+        refine = [n for n in forms.QUOTE_REFINE if filled.get(n) in (None, "")]
+        state["active"] = "estimate_premium" if refine else None
+        state["asked"], state["last_tool"] = refine, "estimate_premium"
         try:
             result, call = self.tools.run("estimate_premium", filled, lang)
         except ValidationError as err:
             return self._invalid("estimate_premium", err, state, lang, "quote")
         clauses = [20, 22] + ([17] if result.warnings else [])
         cites, numbers = self._clause_citations(clauses, lang)
-        body = render.premium(result, lang, filled["annual_credit_sales"], numbers)
+        body = render.premium(result, lang, filled["annual_credit_sales"], numbers, unknown=refine)
         body += _basis_line(cites, lang)
         return Turn(body, "quote", cites, [call], items(lang, "suggest.quote"))
 

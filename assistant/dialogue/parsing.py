@@ -162,6 +162,10 @@ def _cn_value(s: str) -> float | None:
         a, b = _CN_DIGIT_VALUE[s[0]], _CN_DIGIT_VALUE[s[1]]
         if b == a + 1 or s == "两三":
             return float(b)  # "两三个" / "三四家": a range, take the upper bound
+    if len(s) > 2 and s[0] in _CN_DIGIT_VALUE and s[1] in _CN_DIGIT_VALUE:
+        a, b = _CN_DIGIT_VALUE[s[0]], _CN_DIGIT_VALUE[s[1]]
+        if b == a + 1 or s.startswith("两三"):
+            return _cn_value(s[1:])  # "五六百万", "三四千": the upper bound, as above
     try:
         v = cn2an.cn2an(s, "smart")
     except Exception:  # cn2an raises ValueError, and others on odd input

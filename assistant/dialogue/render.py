@@ -75,31 +75,34 @@ def bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines if line)
 
 
-def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
-    """``cite`` maps policy clause numbers to citation markers."""
+def premium(
+    result: Any, lang: str, sales: float, cite: dict[int, int], unknown: list[str] | None = None
+) -> str:
+    """``cite`` maps policy clause numbers to citation markers; ``unknown`` names the fields
+    the user has not given (assumed in the quote, invited at its end)."""
     header = t(lang, "quote.header", industry=result.industry_label, sales=money(sales, lang))
+    if getattr(result, "industry_assumed", False):
+        header += "\n\n" + t(lang, "quote.industry_assumed", label=result.industry_label)
+    figures = {
+        "minimum": money(result.minimum_premium, lang),
+        "low": money(result.low, lang),
+        "high": money(result.high, lang),
+        "base": money(result.base, lang),
+        "rate_low": pct(result.rate_low_pct),
+        "rate_high": pct(result.rate_high_pct),
+        "rate": pct(result.rate_pct),
+    }
     if result.minimum_applied and result.high <= result.minimum_premium:
-        # The whole range is the minimum: a "20,000 – 20,000" range says nothing.
-        figure = t(lang, "quote.flat", minimum=money(result.minimum_premium, lang))
+        key = "quote.flat"  # the whole range is the minimum: "20,000 – 20,000" says nothing
     elif result.minimum_applied:
-        # The midpoint is lifted to the minimum: say "from the minimum, up to X".
-        figure = t(
-            lang,
-            "quote.min_range",
-            minimum=money(result.minimum_premium, lang),
-            high=money(result.high, lang),
-        )
+        key = "quote.min_range"  # the midpoint is lifted: "from the minimum, up to X"
+    elif sales * result.rate_low_pct / 100 < result.minimum_premium:
+        # Only the low end is lifted to the minimum: name it, and show no low rate that
+        # the low figure does not equal (every rate shown is premium / sales).
+        key = "quote.low_min_range"
     else:
-        figure = t(
-            lang,
-            "quote.range",
-            low=money(result.low, lang),
-            high=money(result.high, lang),
-            base=money(result.base, lang),
-            rate_low=pct(result.rate_low_pct),
-            rate_high=pct(result.rate_high_pct),
-            rate=pct(result.rate_pct),
-        )
+        key = "quote.range"
+    figure = t(lang, key, **figures)
     parts = [header, figure]
     if result.minimum_applied:
         mark = f" [{cite[20]}]" if 20 in cite else ""
@@ -125,7 +128,12 @@ def premium(result: Any, lang: str, sales: float, cite: dict[int, int]) -> str:
     if result.credit_check_fee_per_buyer:
         parts.append(t(lang, "quote.fee", fee=money(result.credit_check_fee_per_buyer, lang)))
     parts.append(f"*{result.disclaimer}*")
-    parts.append(t(lang, "quote.refine"))
+    if unknown:
+        names = [t(lang, f"quote.unknown.{name}") for name in unknown]
+        fields = t(lang, "quote.unknown_join").join(names)
+        parts.append(t(lang, "quote.refine_unknown", fields=fields))
+    else:
+        parts.append(t(lang, "quote.refine"))
     return "\n\n".join(parts)
 
 

@@ -54,13 +54,15 @@ class PremiumInput(ToolInput):
         le=MAX_AMOUNT,
         description="Annual credit sales to be insured (insured turnover), in CNY including VAT.",
     )
-    industry: str = Field(
+    industry: str | None = Field(
+        None,
         min_length=1,
         max_length=200,
         description=(
             "Industry of the buyers: a rating key such as 'electronics' or 'steel_metals', its "
             "Chinese or English label, or free text such as '钢材贸易' or 'garments'. Text "
-            "that matches no industry is rated as 'other'."
+            "that matches no industry is rated as 'other'; omitted, the 'other' range is "
+            "used and listed as an assumption."
         ),
     )
     buyer_count: int | None = Field(
@@ -144,6 +146,9 @@ class PremiumEstimate(BaseModel):
     rate_high_pct: float = Field(description="High rate, percent of insured turnover.")
     industry: str = Field(description="rating.yaml industry key used.")
     industry_label: str
+    industry_assumed: bool = Field(
+        False, description="No industry was given: the 'other' range was used."
+    )
     breakdown: list[FactorLine]
     combined_factor: float = Field(description="Product of the factors in the breakdown.")
     minimum_premium: float
@@ -227,15 +232,23 @@ def estimate_premium(
     assumptions: list[str] = []
     warnings: list[str] = []
 
-    key = resolve_industry(inp.industry, rating)
+    key = resolve_industry(inp.industry, rating) if inp.industry is not None else None
     if key is None:
         key = FALLBACK_INDUSTRY
         label = getattr(rating.industries[key], lang)
-        assumptions.append(_t(lang, "industry_unknown", text=inp.industry.strip(), label=label))
+        assumptions.append(
+            _t(lang, "industry_default", label=label)
+            if inp.industry is None
+            else _t(lang, "industry_unknown", text=inp.industry.strip(), label=label)
+        )
     industry = rating.industries[key]
     industry_label: str = getattr(industry, lang)
     exact = {key, key.replace("_", " "), industry.zh, industry.en}
-    if key != FALLBACK_INDUSTRY and normalise(inp.industry) not in {normalise(n) for n in exact}:
+    if (
+        inp.industry is not None
+        and key != FALLBACK_INDUSTRY
+        and normalise(inp.industry) not in {normalise(n) for n in exact}
+    ):
         assumptions.append(
             _t(lang, "industry_resolved", text=inp.industry.strip(), label=industry_label)
         )
@@ -309,8 +322,7 @@ def estimate_premium(
                 label=label,
                 value=value_text,
                 factor=factor,
-                note=_t(lang, "band_note", band=band)
-                + (_t(lang, "assumed_note") if assumed else ""),
+                note=_t(lang, "band_note", band=band),
                 assumed=assumed,
             )
         )
@@ -392,6 +404,7 @@ def estimate_premium(
         rate_high_pct=half_up(rates[2], 3),
         industry=key,
         industry_label=industry_label,
+        industry_assumed=inp.industry is None,
         breakdown=breakdown,
         combined_factor=half_up(combined, 4),
         minimum_premium=minimum,
