@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +227,26 @@ def test_protracted_default_past_notification_deadline_is_warned(
     assert check.args["amount"] == 280_000
     assert re.search(r"2026年10月14日[^\n]{0,20}已过", reply.answer), reply.answer
     assert_markers_cited(reply)
+
+
+def test_dates_from_a_vague_overdue_period_say_how_it_was_counted(
+    advisor: Assistant, sid: str
+) -> None:
+    # "逾期两个月" is not a date: the deadlines hang on counting it as 60 days, which the
+    # reply says, with the due date it implies, until the user gives the real one.
+    r1 = advisor.chat("客户逾期两个月了，我要索赔", session_id=sid)
+    call = only_call(r1, "claim_checklist")
+    due = TODAY - timedelta(days=60)
+    assert call.args["due_date"] == due.isoformat()
+    assert "“两个月”按 60 天计" in r1.answer
+    assert f"{due.year}年{due.month}月{due.day}日" in r1.answer
+    r2 = advisor.chat("到期日是10月10日", session_id=sid)
+    assert only_call(r2, "claim_checklist").args["due_date"].endswith("-10-10")
+    assert "按 60 天计" not in r2.answer  # a real date: nothing assumed any more
+    exact = advisor.chat("另一个客户逾期45天了，我要索赔", session_id="vague-2")
+    assert "天计" not in exact.answer  # days are exact
+    en = advisor.chat("the buyer is 2 months late, I want to make a claim", session_id="vague-3")
+    assert '"2 months" is counted as 60 days' in en.answer
 
 
 def test_dispute_claim_points_to_judgment_or_arbitration(advisor: Assistant, sid: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -703,10 +703,14 @@ class DialogueManager:
                     found[name] = value
                     break
         filled.update(found)
-        if "due_date" not in found:
-            overdue = slots.overdue_due_date(text, today)
-            if overdue:
-                filled["due_date"] = overdue
+        if "due_date" in found:
+            state.pop("claim_due_assumed", None)
+        else:
+            period = slots.overdue_period(text)
+            if period:
+                filled["due_date"] = today - timedelta(days=period[1])
+                # "逾期两个月": the dates hang on a count of days the user did not give.
+                state["claim_due_assumed"] = list(period) if period[2] else None
         flag = slots.reported_flag(text)
         if flag is not None:
             filled["overdue_reported"] = flag
@@ -744,6 +748,17 @@ class DialogueManager:
             or bool(_CHECKLIST_AGAIN.search(text) or _ASKS_DOCS.search(text)),
         )
         state["claim_docs_shown"] = shown
+        assumed = state.get("claim_due_assumed")
+        if assumed and filled.get("due_date") and filled["cause"] != "insolvency":
+            head, _, rest = body.partition("\n\n")
+            note = t(
+                lang,
+                "claim.due_assumed",
+                words=assumed[0],
+                days=assumed[1],
+                date=render.day(str(filled["due_date"]), lang),
+            )
+            body = f"{head}\n\n{note}\n\n{rest}" if rest else f"{head}\n\n{note}"
         follow = ""
         if filled["cause"] == "insolvency" and not filled.get("aware_on"):
             follow = t(lang, "claim.ask_aware")

@@ -267,16 +267,24 @@ _OVERDUE_RE = re.compile(
 )
 
 
-def overdue_due_date(text: str, today: date) -> date | None:
-    """'拖了三个月没付' -> the due date three months ago, so deadlines can be worked out."""
+def overdue_period(text: str) -> tuple[str, int, bool] | None:
+    """'拖了三个月没付' -> ('三个月', 90, True): the words, their days, and whether they are
+    approximate (months, weeks or years, counted as 30, 7 and 365 days)."""
     m = _OVERDUE_RE.search(text)
     if not m:
         return None
-    raw = m.group("zh") or m.group("en") or m.group("en2") or ""
+    raw = (m.group("zh") or m.group("en") or m.group("en2") or "").strip()
     days = parsing.parse_days(raw)
     if days is None:
         return None
-    return today - timedelta(days=days)
+    exact = re.search(r"[天日]|days?", raw, re.IGNORECASE) is not None
+    return raw, int(days), not exact
+
+
+def overdue_due_date(text: str, today: date) -> date | None:
+    """'拖了三个月没付' -> the due date three months ago, so deadlines can be worked out."""
+    period = overdue_period(text)
+    return today - timedelta(days=period[1]) if period else None
 
 
 # --- yes / no -------------------------------------------------------------------------
