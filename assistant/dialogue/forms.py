@@ -39,7 +39,8 @@ QUOTE = Form(
         SlotSpec(
             "bad_debt_losses_3y",
             "money",
-            r"坏账|损失|没收回|收不回|烂账|呆账|核销|bad debts?|loss(es)?|written off|write-?offs?",
+            r"坏账|损失|没收回|收不回|烂账|呆账|核销|坏了|坏掉|bad debts?|loss(es)?|written off|"
+            r"write-?offs?",
         ),
         SlotSpec("annual_credit_sales", "money", MONEY_SALES, default=True),
         SlotSpec(

@@ -44,6 +44,14 @@ _QUESTION = re.compile(
     r"(^|[.!;,]\s*)(can|could|does|do|is|are|should|will|would)\b",
     re.IGNORECASE,
 )
+# "如果账期是90天呢？", "what if we wanted 80% indemnity?": after a result, a question that
+# puts another value into the same calculation is a re-run, not a knowledge question.
+_WHAT_IF = re.compile(
+    r"如果|假如|要是|假设|换作|换成|改成|改为|^那.{0,12}呢|"
+    r"\b(what if|what about|how about|suppose|supposing|if (we|i|it|they|the|our))\b",
+    re.IGNORECASE,
+)
+_A_VALUE = re.compile(r"\d|[一二两三四五六七八九十百千]+\s*(万|亿|天|家|成|个月|期|%)|百分之")
 _CORRECTION = re.compile(
     r"不对|错了|改成|改为|改一下|更正|应该是|其实是|我说错|重新算|换成|"
     r"\b(actually|correction|make it|change (it|that)|i meant|sorry,? it'?s|should be|instead)\b",
@@ -75,7 +83,8 @@ _HAVE = re.compile(
     re.I,
 )
 _NO_BAD_DEBT = re.compile(
-    r"(零|没有?|无|从没有?过?)\s*(出过|发生过?|有过)?\s*坏账|坏账\s*(为零|是零|为0|是0|没有|几乎没有)|"
+    r"(零|没有?|无|从没有?过?|基本没有?|几乎没有?)\s*(什么|啥|出过|发生过?|有过)?\s*坏账|"
+    r"坏账\s*(为零|是零|为0|是0|没有|几乎没有|基本没有)|"
     r"\b(no|zero|never had any|never had)\s+bad debts?",
     re.I,
 )
@@ -391,7 +400,13 @@ class DialogueManager:
             and _period_is_the_point(text)
         ):
             return "dso"  # "按一个月算", "如果是一个季度的呢？", "that was monthly"
-        if target is None and (correction or not is_question(text)):
+        # A value for the tool that just ran, as a what-if or as a statement that reads
+        # like a question ("前两年都没什么坏账"): re-run it.
+        what_if = bool(_WHAT_IF.search(text)) and bool(
+            _A_VALUE.search(text) or premium.resolve_industry(text, self.tools.rating)
+        )  # "what happens if the notice is late?" names no value: a knowledge question
+        rerun = (what_if or bool(_NO_BAD_DEBT.search(text))) and bool(state.get("last_tool"))
+        if target is None and (correction or rerun or not is_question(text)):
             # "不对，是3000万" or "补充下，客户大概15家": more for the tool that just ran.
             target = state.get("last_tool")
         if target is None or target == "lead":
@@ -405,6 +420,7 @@ class DialogueManager:
             is_question(text)
             and not correction
             and not follow_up
+            and not (rerun and target == state.get("last_tool"))
             and not self._answers_asked(text, state, today)
         ):
             return None
@@ -437,7 +453,7 @@ class DialogueManager:
         """
         asked = state.get("asked") or []
         if form_name == "estimate_premium":
-            if premium.resolve_industry(text, self.tools.rating):
+            if premium.resolve_industry(text, self.tools.rating) or _NO_BAD_DEBT.search(text):
                 return True
             spec = forms.QUOTE
         elif form_name == "claim_checklist":

@@ -195,6 +195,8 @@ def extract(
             for s in kind_specs:
                 if s.name in cue_res:
                     d = _cue_distance(clause, q.start - c0, q.end - c0, cue_res[s.name])
+                    if cue_res[s.name].search(text[q.start : q.end]):
+                        d = 0  # the cue is part of the quantity: "25 customers", "30家客户"
                     if d is not None:
                         bids.append((d, qi, s.name))
         taken: set[int] = set()
