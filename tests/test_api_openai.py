@@ -193,10 +193,12 @@ def test_resent_history_continues_the_session_into_a_quote(client: openai.OpenAI
     assert call.args["industry"] == "electronics"  # only turn 1 said so
     assert call.args["annual_credit_sales"] == 50_000_000
     assert second.model_extra["session_id"] == first.model_extra["session_id"]
-    # Control: the same message without the history is a new conversation, not a quote.
+    # Control: the same message without the history is a new conversation. It is quoted
+    # at once (answer first), but with the industry unknown, not turn 1's electronics.
     alone = client.chat.completions.create(model="credit-advisor", messages=[user(QUOTE_TURNOVER)])
     assert alone.model_extra["session_id"] != first.model_extra["session_id"]
-    assert premium_call(alone) is None
+    quoted = premium_call(alone)
+    assert quoted is not None and "industry" not in quoted.args
 
 
 def test_explicit_session_id_continues_a_session_started_on_the_native_api(

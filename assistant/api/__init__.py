@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,9 +35,11 @@ from assistant.api import (
 )
 from assistant.api.middleware import (
     API_FALLBACK,
+    STANDARD_METHODS,
     BodyReadTimeout,
     DeclaredBodyLimit,
     RequestContext,
+    UnknownMethod,
 )
 from assistant.api.ratelimit import RateLimits, UiIpLimit
 from assistant.config import Settings, get_settings
@@ -98,26 +100,49 @@ def serve_app() -> FastAPI:
 
 
 def _api_fallback(app: FastAPI) -> None:
-    """Under /v1 the API answers for itself, even with the UI mounted at "/" (which would
-    otherwise take every unmatched request): a known path with another method is 405 with
-    ``Allow``, an unknown path 404, both in our JSON error format."""
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+    """The API answers for itself, even with the UI mounted at "/" (which would otherwise
+    take every unmatched request): a known path with another method is 405 with
+    ``Allow`` (also TRACE and OPTIONS, and also for /healthz, /readyz, /metrics and the
+    other routes outside /v1), an unknown path under /v1 404, all in our JSON format."""
+    methods = list(STANDARD_METHODS)
 
-    async def fallback(request: Request) -> None:
-        allowed = sorted(
+    def allowed(scope: dict[str, Any]) -> list[str]:
+        return sorted(
             method
             for method in methods
             if any(
-                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                route.matches({**scope, "method": method})[0] == Match.FULL
                 for route in app.router.routes
                 if not isinstance(route, Mount) and getattr(route, "endpoint", None) is not fallback
             )
         )
-        if allowed:
-            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+
+    async def fallback(request: Request) -> None:
+        allow = allowed(dict(request.scope))
+        if allow:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allow)})
         raise StarletteHTTPException(404)
 
+    app.state.allowed_methods = allowed  # for UnknownMethod (QUERY, PROPFIND, ...)
+
+    def flat(routes: list[Any]) -> Iterator[Any]:
+        # FastAPI keeps an included router as one entry ("_IncludedRouter"); its routes
+        # (included here without a prefix) are those of the original router.
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            yield from flat(inner.routes) if inner is not None else (route,)
+
+    served: dict[str, set[str]] = {}
+    for route in flat(app.router.routes):
+        path = getattr(route, "path", "")
+        if isinstance(route, Mount) or not path or path.startswith("/v1/"):
+            continue
+        served.setdefault(path, set()).update(getattr(route, "methods", None) or ())
     app.add_api_route(API_FALLBACK, fallback, methods=methods, include_in_schema=False)
+    for path, taken in served.items():
+        others = [m for m in methods if m not in taken]
+        if others:
+            app.add_api_route(path, fallback, methods=others, include_in_schema=False)
 
 
 def create_app(
@@ -188,6 +213,7 @@ def create_app(
     # Compress pages and JSON (the UI's first page shrinks from ~100 KB to ~15 KB);
     # Starlette never compresses text/event-stream, so streams stay unbuffered.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(UnknownMethod)
     app.add_middleware(RequestContext)
 
     for module in (ops, chat, leads, tools, openai_compat, admin, support, web):

@@ -51,7 +51,8 @@ def job_error_message(code: str, lang: str) -> str:
 
 
 class IngestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: true/false only; "dry_run": 0 used to start a real ingest.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rebuild: bool = Field(
         False, description="Re-read and re-embed every file, not only new or edited ones."

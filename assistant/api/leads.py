@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant import i18n, privacy
 from assistant.api.auth import require
@@ -24,18 +24,38 @@ router = APIRouter(prefix="/v1", tags=["leads"])
 SupportKey = Annotated[str, Depends(require("support"))]
 
 
+def _consent_required(schema: dict[str, Any]) -> None:
+    """The schema says what the server enforces: ``consent`` must be sent, and be true.
+    (The field keeps a default so a missing one reaches the handler, which answers with
+    the ``consent_required`` code and the notice's wording instead of a bare 422.)"""
+    schema.setdefault("required", [])
+    if "consent" not in schema["required"]:
+        schema["required"].append("consent")
+
+
 class LeadIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_consent_required)
+
     phone: str = Field(max_length=40, description="Mainland mobile or landline with area code.")
     name: str = Field("", max_length=50)
     company: str = Field("", max_length=100)
     need: str = Field(
-        "credit_insurance", description=" / ".join(leads.NEED_LABELS[n]["zh"] for n in leads.NEEDS)
+        "credit_insurance",
+        description=" / ".join(leads.NEED_LABELS[n]["zh"] for n in leads.NEEDS),
+        # The keys and the form's labels in both languages: what the server accepts.
+        json_schema_extra={
+            "enum": [
+                *leads.NEEDS,
+                *(leads.NEED_LABELS[n][lang] for lang in i18n.LANGS for n in leads.NEEDS),
+            ]
+        },
     )
     details: str = Field("", max_length=2000)
     session_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     lang: Literal["zh", "en"] = "zh"
     consent: bool = Field(
         False,
+        json_schema_extra={"const": True},
         description="The person agreed to the consent notice shown with the form "
         "(个人信息保护法; wording in GET /v1/privacy). Must be true: the server stores the time "
         "and PRIVACY_NOTICE_VERSION with the lead.",
@@ -61,7 +81,7 @@ def post_lead(
     assistant: AssistantDep,
     settings: SettingsDep,
     _: IpLimit,
-    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=100)] = None,
 ) -> LeadOut:
     """Store a prospect for sales. A retry with the same Idempotency-Key returns the same
     lead; a lead the chat already captured for ``session_id`` is completed instead of

@@ -116,6 +116,36 @@ async def _closing_error(
     await response(scope, receive, send)
 
 
+STANDARD_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
+
+
+class UnknownMethod:
+    """A method outside ``STANDARD_METHODS`` (QUERY, PROPFIND, anything a client invents)
+    on a path the API serves is 405 with ``Allow``, like a wrong standard method; the UI
+    mounted at "/" would answer it with its own 404. The routes are asked through
+    ``app.state.allowed_methods``, set by ``assistant.api._api_fallback``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in STANDARD_METHODS:
+            await self.app(scope, receive, send)
+            return
+        app = scope.get("app")
+        allowed = getattr(getattr(app, "state", None), "allowed_methods", None)
+        allow = allowed(dict(scope)) if allowed is not None else []
+        if not allow and not str(scope.get("path", "")).startswith("/v1/"):
+            await self.app(scope, receive, send)  # not ours: the UI answers
+            return
+        lang = lang_of(_header(scope, b"accept-language"))
+        code, status = ("method_not_allowed", 405) if allow else ("not_found", 404)
+        headers = {"Allow": ", ".join(allow)} if allow else {}
+        await JSONResponse(error_body(lang, code), status_code=status, headers=headers)(
+            scope, receive, send
+        )
+
+
 class DeclaredBodyLimit:
     """Answers 413 in our JSON format at once when ``Content-Length`` already says the
     body is too big (Starlette's limiter, inside this one, would answer in plain text).

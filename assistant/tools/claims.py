@@ -71,6 +71,7 @@ class ClaimInput(ToolInput):
     )
     overdue_reported: bool | None = Field(
         None,
+        strict=True,  # true/false only: 0.0 or "yes" is not an answer to "reported?"
         description=(
             "Whether the overdue notification (possible-loss notice) has been sent to the "
             "insurer; omit if unknown."
