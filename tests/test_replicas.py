@@ -265,6 +265,37 @@ def test_three_api_processes_share_sessions_an_ingest_and_the_limits(
         args = calls[-1]["args"]
         assert args["annual_credit_sales"] == 50_000_000 and args["avg_credit_days"] == 60
 
+        # Two turns of one session sent at the same moment to two processes: the turns are
+        # serialised through the database, so neither value is lost.
+        other = httpx.post(
+            f"{urls[0]}/v1/chat", json={"message": "年赊销8000万，保费多少"}, timeout=60
+        )
+        assert other.status_code == 200, other.text
+        sid2 = other.json()["session_id"]
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def turn(url: str, text: str) -> None:
+            barrier.wait()
+            r = httpx.post(f"{url}/v1/chat", json={"message": text, "session_id": sid2}, timeout=60)
+            statuses.append(r.status_code)
+
+        pair = [
+            threading.Thread(target=turn, args=(urls[1], "做电子产品的")),
+            threading.Thread(target=turn, args=(urls[2], "账期90天")),
+        ]
+        for thread in pair:
+            thread.start()
+        for thread in pair:
+            thread.join(timeout=120)
+        assert statuses == [200, 200], statuses
+        last = httpx.post(
+            f"{urls[0]}/v1/chat", json={"message": "客户20家", "session_id": sid2}, timeout=60
+        ).json()
+        quote = [c for c in last["tool_calls"] if c["name"] == "estimate_premium"][-1]["args"]
+        assert quote["annual_credit_sales"] == 80_000_000 and quote["buyer_count"] == 20
+        assert quote["industry"] == "electronics" and quote["avg_credit_days"] == 90, quote
+
         # The session turn limit (4/minute) counts across the processes (Redis): the two
         # turns above that named the session, two more are allowed, the fifth is refused
         # wherever it lands (each process alone has seen at most two).
