@@ -403,12 +403,6 @@ class RetrievalEngine:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def _allowed(self, rec: ChunkRecord, where: dict[str, Any] | None) -> bool:
-        if where is None:
-            return True
-        conds = where.get("$and", [where])
-        return all(rec.metadata.get(k) == v for c in conds for k, v in c.items())
-
     def _mask(self, where: dict[str, Any] | None) -> np.ndarray | None:
         """One bool per record: the records a filter allows (None: all). Built with
         vectorised comparisons once per filter and generation, then reused."""
@@ -437,10 +431,12 @@ class RetrievalEngine:
         total = len(self._records)
         query = np.asarray(vector, dtype=np.float32)
         mask = self._mask(where)
-        if mask is not None and int(mask.sum()) < total:
+        passing = total if mask is None else int(mask.sum())
+        if passing < total:
+            assert mask is not None
             out = self._query_store(query, None, min(total, n * DENSE_OVERFETCH))
             allowed = [(row, sim) for row, sim in out if mask[row]]
-            if len(allowed) >= min(n, int(mask.sum())):
+            if len(allowed) >= min(n, passing):
                 return allowed[:n]
             return self._query_store(query, where, n)
         return self._query_store(query, None, n)
@@ -588,10 +584,11 @@ class RetrievalEngine:
         off_score = (
             self._matcher.offtopic_score(normalized, vector, target_lang) if self._matcher else 0.0
         )
+        allowed = self._mask(where)
         if (
             entry
             and entry[0].score >= self._matcher.cal["answer"]  # type: ignore[union-attr]
-            and self._allowed(self._records[entry[0].row], where)
+            and (allowed is None or bool(allowed[entry[0].row]))
         ):
             faq_row = entry[0].row
         order = sorted(fused, key=lambda r: fused[r], reverse=True)

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, get_args
 
 import schemathesis
 
-MAX_AMOUNT = 1e15  # assistant.tools._text.MAX_AMOUNT
-MAX_DAYS = 720
+from assistant.api.openai_compat import ChatMessage
+from assistant.tools._text import MAX_AMOUNT
+
+MAX_DAYS = 720  # the credit-days fields' bound (PremiumInput)
 PHONE = "13812345678"
-ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+ROLES = set(get_args(ChatMessage.model_fields["role"].annotation))
 
 
 def _number(value: Any, low: float, high: float) -> bool:

@@ -91,7 +91,7 @@ def post_lead(
         raise ApiError(
             422,
             "consent_required",
-            {lang: i18n.t(lang, "consent.required") for lang in i18n.LANGS},
+            "consent.required",
         )
     try:
         inp = leads.LeadInput(
@@ -110,7 +110,7 @@ def post_lead(
             raise ApiError(
                 422,
                 "invalid_phone",
-                {"zh": leads.phone_error_message("zh"), "en": leads.phone_error_message("en")},
+                "tools.leads.phone_error",
             ) from None
         raise ApiError(422, "invalid_request", "api.leads.invalid") from None
     # A lead the chat already captured for this session is completed, not duplicated.

@@ -81,7 +81,7 @@ def premium(
     """``cite`` maps policy clause numbers to citation markers; ``unknown`` names the fields
     the user has not given (assumed in the quote, invited at its end)."""
     header = t(lang, "quote.header", industry=result.industry_label, sales=money(sales, lang))
-    if getattr(result, "industry_assumed", False):
+    if result.industry_assumed:
         header += "\n\n" + t(lang, "quote.industry_assumed", label=result.industry_label)
     figures = {
         "minimum": money(result.minimum_premium, lang),
