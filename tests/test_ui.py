@@ -360,3 +360,35 @@ def test_a_failing_turn_shows_an_apology_not_a_trace() -> None:
     frames = list(ChatController(broken).respond("你好", "en", state))
     answer = frames[-1][0][-1]["content"]
     assert answer == lookup("en", "ui.chat.error") and "/secret" not in answer
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("9月1日", date(2026, 9, 1)),
+        ("2026/9/1", date(2026, 9, 1)),
+        ("2026-09-01", date(2026, 9, 1)),
+        ("上月底", date(2026, 10, 31)),
+        ("1 September", date(2026, 9, 1)),
+        ("", None),
+        ("  ", None),
+    ],
+)
+def test_form_date_fields_read_dates_as_chat_does(typed: str, expected: date | None) -> None:
+    assert forms.parse_form_date(typed, date(2026, 11, 28)) == expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_unreadable_form_date_is_named_in_the_users_language(
+    lang: str, bench: SimpleNamespace
+) -> None:
+    with pytest.raises(ValueError):
+        forms.parse_form_date("下个什么时候", date(2026, 11, 28))
+    fake = SimpleNamespace(**vars(bench), today=lambda: date(2026, 11, 28))
+    html = forms.claim(fake, lang, "protracted_default", "sometime soon", None, None, "", "", [])
+    label = lookup(lang, "ui.claim.due_date")
+    assert unescape(html).count(label) == 1
+    assert lookup(lang, "ui.errors.date").split("{field}")[1][:6] in unescape(html)
+    plan = forms.payment_plan(fake, lang, "36万", 6, "9月1日", 30, "next-ish")
+    assert lookup(lang, "ui.calc.original_due") in unescape(plan)
+    assert lookup(lang, "ui.calc.first_date") not in unescape(plan)

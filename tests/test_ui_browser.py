@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from assistant.storage import ChatSessionRow, MessageRow
 from assistant.tools._text import money
 from assistant.tools.leads import phone_error_message
 from assistant.tools.premium import PremiumInput, estimate_premium
+from assistant.ui.forms import parse_form_date
 
 FIRST_ANSWER_MS = 90_000  # a shared 2-core machine: be patient with the first turn
 STEP_MS = 30_000
@@ -48,6 +50,12 @@ def ui_page(
         yield page, requested
     finally:
         context.close()
+
+
+def _luminance(css_color: str) -> float:
+    """Relative brightness (0 black, 1 white) of a computed "rgb(a)(...)" colour."""
+    r, g, b = (float(x) for x in css_color[css_color.index("(") + 1 : -1].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
 def assert_only_local(requested: list[str]) -> None:
@@ -213,7 +221,21 @@ def test_claim_form_lists_missing_documents_and_deadlines(
 ) -> None:
     with ui_page(browser, api_server) as (page, requested):
         page.get_by_role("tab", name=ui("zh", "tabs.claim")).click()
-        page.locator("#ca-claim-due input").first.fill("2026-09-01")
+        due = page.locator("#ca-claim-due textarea, #ca-claim-due input").first
+        # The placeholder looks like one: lighter than typed text.
+        assert due.get_attribute("placeholder") == ui("zh", "claim.date_ph")
+        typed, hint = due.evaluate(
+            "el => [getComputedStyle(el).color, getComputedStyle(el, '::placeholder').color]"
+        )
+        assert _luminance(hint) > _luminance(typed) + 0.15, (typed, hint)
+        # An unreadable date gets a clear error in the page's language, naming the field.
+        due.fill("下个什么时候")
+        page.locator("#ca-claim-go").click()
+        error = page.locator("#ca-claim-result", has_text=ui("zh", "claim.due_date"))
+        error.wait_for()
+        assert "9月1日" in error.inner_text()
+        # The date as chat reads it (the form used to reject "9月1日" silently).
+        due.fill("9月1日")
         page.get_by_role("checkbox", name="发票", exact=True).check()
         page.screenshot(path=artifacts / "01-filled.png")
         page.locator("#ca-claim-go").click()
@@ -225,8 +247,15 @@ def test_claim_form_lists_missing_documents_and_deadlines(
         dates = result.locator(".ca-timeline time").evaluate_all(
             "els => els.map(e => e.getAttribute('datetime'))"
         )
-        # Due 1 Sep 2026: notify by 31 Oct, claim by 29 Jan 2027 (sample policy, clause 27).
-        assert "2026-10-31" in dates and "2027-01-29" in dates
+        # Due on the last 1 September: notify and claim by the policy's deadlines (clause 28).
+        due = parse_form_date("9月1日", date.today())
+        assert due is not None and (due.month, due.day) == (9, 1)
+        policy = api_server.assistant.toolbox.policy
+        notify = due + timedelta(days=policy.overdue.notification_days)
+        claim_by = notify + timedelta(
+            days=policy.claim_deadline.default_days_after_notification_deadline
+        )
+        assert notify.isoformat() in dates and claim_by.isoformat() in dates
         assert_only_local(requested)
 
 

@@ -248,10 +248,13 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
                 )
                 with gr.Row():
                     c_due = loc.add(
-                        gr.DateTime,
-                        {"label": "claim.due_date", "info": "claim.due_date_info"},
-                        include_time=False,
-                        type="string",
+                        gr.Textbox,
+                        {
+                            "label": "claim.due_date",
+                            "placeholder": "claim.date_ph",
+                            "info": "claim.due_date_info",
+                        },
+                        max_length=40,
                         elem_id="ca-claim-due",
                     )
                     c_amount = loc.add(
@@ -262,17 +265,23 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
                     )
                 with gr.Row():
                     c_aware = loc.add(
-                        gr.DateTime,
-                        {"label": "claim.aware_on", "info": "claim.aware_on_info"},
-                        include_time=False,
-                        type="string",
+                        gr.Textbox,
+                        {
+                            "label": "claim.aware_on",
+                            "placeholder": "claim.date_ph",
+                            "info": "claim.aware_on_info",
+                        },
+                        max_length=40,
                         visible=False,
                     )
                     c_judgment = loc.add(
-                        gr.DateTime,
-                        {"label": "claim.judgment_on", "info": "claim.judgment_on_info"},
-                        include_time=False,
-                        type="string",
+                        gr.Textbox,
+                        {
+                            "label": "claim.judgment_on",
+                            "placeholder": "claim.date_ph",
+                            "info": "claim.judgment_on_info",
+                        },
+                        max_length=40,
                         visible=False,
                     )
                 c_reported = loc.add(
@@ -359,16 +368,14 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
                         )
                     with gr.Row():
                         pl_due = loc.add(
-                            gr.DateTime,
-                            {"label": "calc.original_due"},
-                            include_time=False,
-                            type="string",
+                            gr.Textbox,
+                            {"label": "calc.original_due", "placeholder": "calc.date_ph"},
+                            max_length=40,
                         )
                         pl_first = loc.add(
-                            gr.DateTime,
-                            {"label": "calc.first_date"},
-                            include_time=False,
-                            type="string",
+                            gr.Textbox,
+                            {"label": "calc.first_date", "placeholder": "calc.date_ph"},
+                            max_length=40,
                         )
                     pl_interval = loc.add(
                         gr.Number,

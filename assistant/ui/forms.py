@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from assistant.api.errors import describe_error
-from assistant.dialogue.parsing import parse_money, parse_number
+from assistant.dialogue.parsing import normalize_text, parse_date, parse_money, parse_number
 from assistant.i18n import t
 from assistant.knowledge.params import PolicyParams
 from assistant.tools import leads
@@ -176,11 +176,41 @@ def _present(values: Mapping[str, object]) -> dict[str, object]:
     return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
 
 
-def _date(value: object) -> object:
-    """gr.DateTime gives a string ("2026-09-01"); a blank one means "not given"."""
-    if isinstance(value, str):
-        return value.strip() or None
-    return value
+def parse_form_date(text: object, today: date) -> date | None:
+    """A typed date as chat reads it: "9月1日", "上月底", "2026/9/1", "1 Sept" (blank: not
+    given; unreadable: ValueError)."""
+    raw = str(text or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    found = parse_date(normalize_text(raw), today)
+    if found is None:
+        raise ValueError(f"not a date: {raw!r}")
+    return found
+
+
+def _dates(
+    lang: str, tool: str, today: date, fields: Mapping[str, object]
+) -> dict[str, date | None]:
+    """Parse the form's typed dates; every unreadable one is reported by its label."""
+    out: dict[str, date | None] = {}
+    bad: list[str] = []
+    for field, raw in fields.items():
+        try:
+            out[field] = parse_form_date(raw, today)
+        except ValueError:
+            bad.append(ui_text(lang, "errors.date", field=_label(lang, tool, field)))
+    if bad:
+        raise FormInputError(bad)
+    return out
+
+
+def _today(assistant: Any) -> date:
+    clock = getattr(assistant, "today", None)
+    return clock() if callable(clock) else date.today()
 
 
 def validation_messages(err: ValidationError, tool: str, lang: str) -> list[str]:
@@ -275,15 +305,23 @@ def claim(
     tool = "claim_checklist"
     try:
         money = _read(lang, tool, money={"amount": amount})
+        # The other causes' dates stay in their hidden fields; only read the cause's own.
+        dates = _dates(
+            lang,
+            tool,
+            _today(assistant),
+            {
+                "due_date": due_date,
+                "aware_on": aware_on if cause == "insolvency" else None,
+                "judgment_on": judgment_on if cause == "dispute" else None,
+            },
+        )
     except FormInputError as err:
         return render.errors_html(err.messages, lang)
     args = _present(
         {
             "cause": cause,
-            "due_date": _date(due_date),
-            # The other causes' dates stay in their hidden fields; only send the cause's own.
-            "aware_on": _date(aware_on) if cause == "insolvency" else None,
-            "judgment_on": _date(judgment_on) if cause == "dispute" else None,
+            **dates,
             "amount": money.get("amount"),
             "overdue_reported": {"yes": True, "no": False}.get(reported or ""),
             "documents_held": list(documents or []),
@@ -363,15 +401,15 @@ def payment_plan(
             money={"amount": amount},
             numbers={"instalments": instalments, "interval_days": interval},
         )
+        dates = _dates(
+            lang,
+            tool,
+            _today(assistant),
+            {"first_date": first_date, "original_due_date": original_due},
+        )
     except FormInputError as err:
         return render.errors_html(err.messages, lang)
-    args = _present(
-        {
-            **values,
-            "first_date": _date(first_date),
-            "original_due_date": _date(original_due),
-        }
-    )
+    args = _present({**values, **dates})
     return run_tool(assistant, tool, args, lang)
 
 
