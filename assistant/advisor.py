@@ -148,6 +148,8 @@ class Assistant:
             load_intents(settings.knowledge_dir / "intents.yaml"),
             embed=embed,
             threshold=EXAMPLE_THRESHOLD.get(family, 0.8),
+            model=lambda: engine.routing_model,
+            vector=engine.embed_query,
         )
         manager = DialogueManager(toolbox, answerer, router)
         model = chat_model if chat_model is not None else make_chat_model(settings)

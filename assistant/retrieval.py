@@ -35,6 +35,7 @@ from pydantic import ConfigDict
 
 from assistant import metrics
 from assistant.config import Settings
+from assistant.dialogue.routing_model import RoutingModel
 from assistant.knowledge.documents import detect_lang
 from assistant.knowledge.index import ChunkRecord, KnowledgeIndex
 from assistant.knowledge.params import Synonyms, load_params
@@ -218,6 +219,8 @@ class RetrievalEngine:
         self._shingles: list[set[str]] = []
         self._reranker: Any = None
         self._matcher: EntryMatcher | None = None
+        self._routing_data: tuple[list[Any], np.ndarray | None] = ([], None)
+        self._routing_model: RoutingModel | None = None
         self._idf: dict[str, float] = {}
         self._synonyms: Synonyms | None = None
         self._manifest_stamp: tuple[int, int] | None = None
@@ -276,6 +279,8 @@ class RetrievalEngine:
             }
             self._masks = {}
             self._matcher = self._build_matcher(records, phrasings, faq_vecs)
+            self._routing_data = self.index.read_routing(manifest.generation)
+            self._routing_model = None
             self._shingles = [_shingles(r.text) for r in records]
             df: Counter[str] = Counter()
             for r in records:
@@ -328,6 +333,22 @@ class RetrievalEngine:
         return EntryMatcher(
             entries, phrasings, vectors, self.index.tokenizer.tokens, normalize_query, cal
         )
+
+    @property
+    def routing_model(self) -> RoutingModel | None:
+        """The routing model of the live generation, fitted on first use (None when the
+        generation has no routing examples)."""
+        self._ensure_loaded()
+        if self._routing_model is None:
+            examples, vectors = self._routing_data
+            if not examples:
+                return None
+            with self._load_lock:
+                if self._routing_model is None:
+                    self._routing_model = RoutingModel(
+                        examples, vectors, self.index.tokenizer.tokens, normalize_query
+                    )
+        return self._routing_model
 
     @property
     def matcher(self) -> EntryMatcher:

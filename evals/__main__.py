@@ -1,4 +1,4 @@
-"""Entry point: ``python -m evals retrieval|dialogue|answers|offtopic-themes|calibrate``."""
+"""Entry point: ``python -m evals retrieval|dialogue|answers|routing|offtopic-themes|calibrate``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     ans.add_argument(
         "--calibrate", action="store_true", help="fit matcher weights and thresholds on dev"
     )
+    rou = sub.add_parser("routing", help="routing of single turns (dev/test split)")
+    rou.add_argument("--json", action="store_true", help="print one JSON object")
+    rou.add_argument("--split", choices=["dev", "test"], default=None, help="one split only")
+    rou.add_argument("--cases", action="store_true", help="print every misrouted turn")
+    rou.add_argument(
+        "--no-ablation", action="store_true", help="skip the runs without each cue-rule group"
+    )
     sub.add_parser("offtopic-themes", help="declines on off-topic themes the bank has not seen")
     cal = sub.add_parser("calibrate", help="fit the retrieval confidence on the golden set")
     cal.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
@@ -50,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from evals.answers import run_cli as answers
 
         return answers(args)
+    if args.suite == "routing":
+        from evals.routing import run_cli as routing
+
+        return routing(args)
     if args.suite == "offtopic-themes":
         from evals.offtopic_themes import run_cli as themes
 

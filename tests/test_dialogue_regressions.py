@@ -6,6 +6,7 @@ Each is phrased the way the tester (writing as an SME owner) typed it; "today" i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -542,3 +543,28 @@ def test_a_stated_count_is_not_a_question_and_the_quote_keeps_its_figures(bot: A
     args = tool(reply, "estimate_premium")
     assert args["annual_credit_sales"] == 150_000_000
     assert args["max_credit_days"] == 200
+
+
+@pytest.mark.parametrize(
+    ("turns", "lang"),
+    [
+        (["逾期多久要申报？"], "zh"),
+        (["When must I report an overdue?"], "en"),
+        (["联系专家", "13812345678"], "zh"),
+        (["Talk to a specialist", "+86 138 1234 5678"], "en"),
+        (["年销售5000万，保费大概多少？"], "zh"),
+    ],
+)
+def test_chips_never_offer_what_was_just_done_nor_one_chip_twice(
+    bot: Assistant, turns: list[str], lang: str
+) -> None:
+    sid = None
+    for text in turns:
+        reply = bot.chat(text, session_id=sid, lang=lang)
+        sid = reply.session_id
+        keys = [re.sub(r"[\W_]+", "", s).lower() for s in reply.suggestions]
+        assert len(keys) == len(set(keys)), reply.suggestions
+        assert re.sub(r"[\W_]+", "", text).lower() not in keys
+        if reply.intent in ("lead", "quote"):
+            routed = [bot.manager.router.classify(s.lower()).intent for s in reply.suggestions]
+            assert reply.intent not in routed, reply.suggestions

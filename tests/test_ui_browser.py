@@ -7,6 +7,7 @@ page never asked anything of a host other than 127.0.0.1 (no CDN, no web fonts).
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -408,4 +409,35 @@ def test_phone_width_has_no_horizontal_scroll(
         page.get_by_role("tab", name=ui(lang, "tabs.chat")).click()
         box = page.locator("#ca-input textarea").bounding_box()
         assert box is not None and box["width"] >= 200 and box["x"] >= 0
+        assert_only_local(requested)
+
+
+def test_the_language_switch_relabels_the_chips_and_a_chip_then_asks_in_english(
+    browser: Any, api_server: Any, artifacts: Path
+) -> None:
+    from assistant.ui.chat import translate_chip
+
+    question = "信用保险保什么、不保什么？"
+    with ui_page(browser, api_server) as (page, requested):
+        ask(page, question)
+        page.wait_for_selector("#ca-chips button:visible", timeout=FIRST_ANSWER_MS)
+        zh_chips = page.locator("#ca-chips button:visible").all_inner_texts()
+        assert zh_chips and all(re.search(r"[\u4e00-\u9fff]", c) for c in zh_chips)
+        page.screenshot(path=artifacts / "01-zh-chips.png")
+
+        page.get_by_role("radio", name="English").check()
+        expected = [translate_chip(api_server.assistant, c.strip(), "en") for c in zh_chips]
+        wait_until(
+            lambda: (
+                [c.strip() for c in page.locator("#ca-chips button:visible").all_inner_texts()]
+                == expected
+            )
+        )
+        assert not any(re.search(r"[\u4e00-\u9fff]", c) for c in expected), expected
+        page.screenshot(path=artifacts / "02-en-chips.png")
+
+        page.locator("#ca-chips button:visible").first.click()
+        sid = ui_session(api_server.assistant.store, expected[0])
+        wait_until(lambda: len(api_server.assistant.store.transcript(sid)) >= 2)
+        assert api_server.assistant.store.transcript(sid)[-1]["reply"]["lang"] == "en"
         assert_only_local(requested)

@@ -15,10 +15,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
+
+from assistant.dialogue.routing_model import CALCULATOR_LABELS
+
+if TYPE_CHECKING:
+    from assistant.dialogue.routing_model import RoutingModel
 
 ACTIONS = ("quote", "claim", "calculator", "lead")
 SMALL_TALK = ("greeting", "thanks", "help", "chitchat")
@@ -40,6 +45,26 @@ _CREDIT_WORDS = re.compile(
 )
 
 
+# The probability a model label needs to route there; below it a turn is a knowledge
+# question (the bank's own gate then answers, offers "did you mean" or declines).
+# Calibrated on the dev split of evals/golden/routing (python -m evals routing).
+MODEL_THRESHOLD: dict[str, float] = {"knowledge": 0.0}
+_LABEL_INTENT = {"offtopic": "oos"}
+
+# The cue-rule groups in front of the trained model, in the order classify reads them.
+RULE_GROUPS = (
+    "injection",
+    "small_talk",
+    "lead",
+    "other_insurance",
+    "form_cues",
+    "knowledge_cues",
+    "form_figures",
+    "off_topic_cues",
+    "chitchat",
+)
+
+
 @dataclass
 class IntentSpec:
     name: str
@@ -55,6 +80,7 @@ class Route:
     via: str  # "rule" | "slots" | "example" | "default"
     score: float = 1.0
     cues: list[str] = field(default_factory=list)
+    kind: str | None = None  # the calculator a model route names
 
 
 def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
@@ -89,12 +115,39 @@ class IntentRouter:
         specs: dict[str, IntentSpec],
         embed: Callable[[list[str]], np.ndarray] | None = None,
         threshold: float = 0.9,
+        model: Callable[[], RoutingModel | None] | None = None,
+        vector: Callable[[str], list[float]] | None = None,
     ) -> None:
         self.specs = specs
         self._embed = embed
         self.threshold = threshold
         self._example_labels: list[str] = []
         self._example_vectors: np.ndarray | None = None
+        self._model = model
+        self._vector = vector
+        # Cue-rule groups switched off (the routing eval's ablation; empty in service).
+        self.disabled: set[str] = set()
+
+    @property
+    def model(self) -> RoutingModel | None:
+        """The trained routing model of the live index generation, if it has one."""
+        return self._model() if self._model is not None else None
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """The trained model's label for a turn and its probability (knowledge, 0 without
+        a model)."""
+        model = self.model
+        if model is None:
+            return "knowledge", 0.0
+        vec = self._vector(text) if self._vector is not None and model.use_vectors else None
+        return model.predict(text, vec)
+
+    @staticmethod
+    def rule_groups() -> tuple[str, ...]:
+        return RULE_GROUPS
+
+    def _on(self, group: str) -> bool:
+        return group not in self.disabled
 
     def _ensure_examples(self) -> None:
         if self._embed is None or self._example_vectors is not None:
@@ -132,61 +185,71 @@ class IntentRouter:
     ) -> Route:
         """Route one message (already normalised).
 
-        ``evidence`` counts the form fields each action could fill from this message
-        ("年赊销1.5亿，做钢材，账期90天" fills three quote fields). Two or more make the
-        action likely even without a cue word, and outweigh wording that otherwise reads
-        as a how-does-it-work question.
+        High-precision cue rules first (each a group the routing eval can switch off), then
+        the trained model (:mod:`assistant.dialogue.routing_model`) for everything they
+        leave open. ``evidence`` counts the form fields each action could fill from this
+        message ("年赊销1.5亿，做钢材，账期90天" fills three quote fields). Two or more make
+        the action likely even without a cue word, and outweigh wording that otherwise
+        reads as a how-does-it-work question.
         """
         evidence = evidence or {}
-        if self.hits("injection", text):
+        if self._on("injection") and self.hits("injection", text):
             return Route("injection", "rule", cues=self.hits("injection", text))
-        for name in ("greeting", "thanks", "help"):
-            cues = self.hits(name, text)
-            if cues:
-                return Route(name, "rule", cues=cues)
+        if self._on("small_talk"):
+            for name in ("greeting", "thanks", "help"):
+                cues = self.hits(name, text)
+                if cues:
+                    return Route(name, "rule", cues=cues)
 
-        lead = self.hits("lead", text)
+        lead = self.hits("lead", text) if self._on("lead") else []
         if lead or has_phone:
             return Route("lead", "rule", cues=lead or ["phone"])
 
         spec = self.specs.get("oos")
         early = [m.group(0) for p in (spec.early_cues if spec else []) if (m := p.search(text))]
-        if early and not _CREDIT_WORDS.search(text):
+        if early and self._on("other_insurance") and not _CREDIT_WORDS.search(text):
             # "车险理赔怎么走" names another line of business: not ours, whatever verbs follow.
             return Route("oos", "rule", cues=early)
 
         any_cues: list[str] = []
         ranked = sorted(("quote", "calculator", "claim"), key=lambda n: -evidence.get(n, 0))
-        for name in ranked:
-            cues = self.hits(name, text)
-            if (
-                name == "calculator"
-                and cues
-                and not evidence.get(name)
-                and not COMPUTE.search(text)
-            ):
-                # "签了分期以后还要报吗" names a calculator topic but asks nothing to compute.
+        knowledge_like = self._on("knowledge_cues")
+        if self._on("form_cues"):
+            for name in ranked:
+                cues = self.hits(name, text)
+                if (
+                    name == "calculator"
+                    and cues
+                    and not evidence.get(name)
+                    and not COMPUTE.search(text)
+                ):
+                    # "签了分期以后还要报吗" names a calculator topic but asks nothing to compute.
+                    any_cues += cues
+                    continue
+                if cues and (
+                    not (knowledge_like and self.knowledge_like(name, text))
+                    or evidence.get(name, 0) >= 2
+                ):
+                    return Route(name, "rule", cues=cues)
                 any_cues += cues
-                continue
-            if cues and (not self.knowledge_like(name, text) or evidence.get(name, 0) >= 2):
-                return Route(name, "rule", cues=cues)
-            any_cues += cues
-        if not any_cues:
+        if not any_cues and self._on("form_figures"):
             for name in ranked:
                 n = evidence.get(name, 0)
-                if n >= 3 or (n >= 2 and not self.knowledge_like(name, text)):
+                if n >= 3 or (n >= 2 and not (knowledge_like and self.knowledge_like(name, text))):
                     return Route(name, "slots", score=float(evidence[name]))
-        oos = self.hits("oos", text)
+        oos = self.hits("oos", text) if self._on("off_topic_cues") else []
         if oos and not any_cues:
             return Route("oos", "rule", cues=oos)
         if any_cues:
             # Domain wording that asks how something works: a knowledge question.
             return Route("knowledge", "rule", cues=any_cues)
 
-        chit = self.hits("chitchat", text)
+        chit = self.hits("chitchat", text) if self._on("chitchat") else []
         if chit:
             return Route("chitchat", "rule", cues=chit)
 
+        if self.model is not None:
+            return self._by_model(text)
         near = self.nearest_example(text)
         if (
             near
@@ -196,3 +259,12 @@ class IntentRouter:
         ):
             return Route(near[0], "example", score=near[1])
         return Route("knowledge", "default", score=near[1] if near else 0.0)
+
+    def _by_model(self, text: str) -> Route:
+        """The trained model's route for a turn no cue rule decided."""
+        label, p = self.predict(text)
+        if p < MODEL_THRESHOLD.get(label, 0.0):
+            return Route("knowledge", "model", score=p)
+        if label in CALCULATOR_LABELS:
+            return Route("calculator", "model", score=p, kind=CALCULATOR_LABELS[label])
+        return Route(_LABEL_INTENT.get(label, label), "model", score=p)

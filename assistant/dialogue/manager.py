@@ -16,8 +16,10 @@ citations, tool replies lay out tool results, everything else is fixed locale te
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -131,6 +133,24 @@ class Turn:
     asked: list[str] = field(default_factory=list)
     # Set when the turn did not answer outright: what the unanswered log keeps.
     unanswered: dict[str, Any] | None = None
+    entry_id: str | None = None  # the answer-bank entry a knowledge turn answered with
+
+
+def _fresh_chips(handle: Callable[..., Turn]) -> Callable[..., Turn]:
+    """Every turn's chips pass :meth:`DialogueManager._not_just_done` on the way out."""
+
+    @functools.wraps(handle)
+    def wrapper(self: DialogueManager, text: str, state: dict[str, Any], **kw: Any) -> Turn:
+        turn = handle(self, text, state, **kw)
+        turn.suggestions = self._not_just_done(turn, text)
+        return turn
+
+    return wrapper
+
+
+def _chip_key(text: str) -> str:
+    """A chip compared with what was said: case, spaces and punctuation aside."""
+    return re.sub(r"[\W_]+", "", text).lower()
 
 
 def _as_cause(value: Any) -> Cause:
@@ -197,6 +217,25 @@ class DialogueManager:
 
     # -- entry ----------------------------------------------------------------------------
 
+    def _not_just_done(self, turn: Turn, text: str) -> list[str]:
+        """Chips never offer what this turn just did: the question just asked or answered,
+        or the form or hand-off that just ran ("联系专家" after the hand-off); nor one chip
+        twice (a runner-up that is also a related entry)."""
+        said = {_chip_key(text)}
+        if turn.entry_id:
+            said.add(_chip_key(self.answerer.engine.matcher.by_entry_id.get(turn.entry_id, "")))
+        action = turn.intent if turn.intent in ("quote", "claim", "calculator", "lead") else None
+        out = []
+        for chip in turn.suggestions:
+            if _chip_key(chip) in said:
+                continue
+            if action and self.router.hits(action, normalize_query(chip)):
+                continue
+            said.add(_chip_key(chip))  # and never the same chip twice
+            out.append(chip)
+        return out
+
+    @_fresh_chips
     def handle(
         self,
         text: str,
@@ -246,6 +285,14 @@ class DialogueManager:
             )
         ):
             intent = "lead"
+
+        if (
+            intent == "calculator"
+            and route.kind
+            and not continuing
+            and forms.calculator_kind(text) is None
+        ):
+            intent = route.kind  # the model named the calculator the wording did not
 
         lead = state.get("lead") or {}
         if lead.get("lead_id") and intent in ("knowledge", "chitchat") and len(text) <= 40:
@@ -523,6 +570,8 @@ class DialogueManager:
                 suggestions=ka.suggestions or items(lang, "suggest.knowledge"),
             )
         turn.tool_calls = [call]
+        if ka.kind == "faq" and ka.entry_ids:
+            turn.entry_id = ka.entry_ids[0]
         if ka.kind in ("offtopic", "none", "suggest"):
             turn.unanswered = ka.log_record()
         return self._remind(turn, state, lang)

@@ -32,6 +32,7 @@ from rich.text import Text
 from assistant.config import Settings
 from assistant.knowledge.index import (
     KnowledgeIndex,
+    RoutingDataError,
     SourceMissingError,
     StrictAbortError,
     SyncReport,
@@ -180,7 +181,7 @@ def ingest_main(argv: list[str] | None = None) -> int:
             err.print(f"[red]FAILED[/red] {path}: {reason}")
             why = (
                 ""
-                if isinstance(exc, SourceMissingError)
+                if isinstance(exc, SourceMissingError | RoutingDataError)
                 else "--strict: stopped at the first failure; "
             )
             err.print(f"{why}the index was not changed.")

@@ -157,5 +157,8 @@ def cached(embedder: LocalEmbeddings, cache_dir: Path, batch_size: int = 64) -> 
         store,
         namespace=namespace,
         batch_size=batch_size,
+        # Query vectors (the routing examples are embedded as a user turn is) in their own
+        # folder: the same text embedded as a passage is a different vector.
+        query_embedding_cache=_atomic_file_store(cache_dir / "query"),
         key_encoder="sha256",
     )

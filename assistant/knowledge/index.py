@@ -26,13 +26,14 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from assistant.config import PROJECT_ROOT, Settings
@@ -56,6 +57,11 @@ class StrictAbortError(RuntimeError):
 
 class SourceMissingError(StrictAbortError):
     """The knowledge folder (or a given path) does not exist: nothing is changed."""
+
+
+class RoutingDataError(StrictAbortError):
+    """A routing example file (``knowledge/routing/*.yaml``) is unreadable or has an unknown
+    label: nothing is changed."""
 
 
 class FileEntry(BaseModel):
@@ -197,6 +203,13 @@ def fingerprint(settings: Settings) -> dict[str, str]:
     # Answer-bank answers are rendered from these, so an edit re-renders every entry.
     params = [settings.knowledge_dir / f"{name}.yaml" for name in ("policy", "rating")]
     params_sha = ",".join(_file_sha256(p)[:16] if p.exists() else "none" for p in params)
+    # The routing model is fitted from these (embedded into each generation).
+    from assistant.dialogue.routing_model import routing_files
+
+    routing = routing_files(settings.knowledge_dir)
+    routing_sha = hashlib.sha256(
+        "".join(_file_sha256(p) for p in routing).encode("ascii")
+    ).hexdigest()[:16]
     return {
         "format": str(FORMAT_VERSION),
         "embedding": backend,
@@ -207,6 +220,7 @@ def fingerprint(settings: Settings) -> dict[str, str]:
         "tokenizer": TOKENIZER_VERSION,
         "terms_dict": terms_sha,
         "parameters": params_sha,
+        "routing": routing_sha,
     }
 
 
@@ -402,6 +416,7 @@ class KnowledgeIndex:
 
         old = self.read_manifest()
         fp = fingerprint(self.settings)
+        routing = self._routing_examples()
         healthy = old is not None and self.is_healthy(old)
         fresh = rebuild or old is None or old.fingerprint != fp or not healthy
         # Chunks of the live generation can stand in for files that fail this time, as
@@ -524,8 +539,17 @@ class KnowledgeIndex:
             report.generation = old.generation
             return report
 
-        report.generation = self._write_generation(records, entries, fp, report, progress)
+        report.generation = self._write_generation(records, entries, fp, report, progress, routing)
         return report
+
+    def _routing_examples(self) -> list[Any]:
+        """The routing model's training examples, checked before anything is written."""
+        from assistant.dialogue.routing_model import load_examples
+
+        try:
+            return load_examples(self.settings.knowledge_dir)
+        except (OSError, ValueError, yaml.YAMLError) as err:
+            raise RoutingDataError(f"knowledge/routing: {err}") from None
 
     def _key(self, path: Path) -> str:
         """A file's manifest key: its path inside the knowledge folder (POSIX), or the
@@ -561,6 +585,7 @@ class KnowledgeIndex:
         fp: dict[str, str],
         report: SyncReport,
         progress: ProgressFn | None,
+        routing: list[Any] | None = None,
     ) -> str:
         from assistant.knowledge.bm25 import BM25Index
         from assistant.knowledge.embeddings import cached
@@ -617,6 +642,16 @@ class KnowledgeIndex:
         (gen_dir / "questions.json").write_text(
             json.dumps([list(r) for r in rows], ensure_ascii=False), encoding="utf-8"
         )
+        if routing:
+            # Routing examples are embedded as a user turn is (query side), and the model
+            # is fitted from them when a process loads this generation.
+            if progress:
+                progress("routing", 0, len(routing))
+            rvecs = np.asarray([store.embed_query(e.text) for e in routing], dtype=np.float32)
+            np.save(gen_dir / "routing.npy", rvecs)
+            (gen_dir / "routing.json").write_text(
+                json.dumps([asdict(e) for e in routing], ensure_ascii=False), encoding="utf-8"
+            )
 
         collection = create_collection(self.client, collection_name, embedder.model_id)
         max_batch = int(getattr(self.client, "get_max_batch_size", lambda: 1000)() or 1000)
@@ -744,6 +779,19 @@ class KnowledgeIndex:
             # until the next ingest rebuilds it; passages still answer meanwhile.
             return [], None
         return [(str(a), str(b)) for a, b in rows], np.load(gen_dir / "questions.npy")
+
+    def read_routing(self, generation: str) -> tuple[list[Any], np.ndarray | None]:
+        """The routing examples of a generation and their query vectors ([] before any)."""
+        from assistant.dialogue.routing_model import Example
+
+        gen_dir = self.generation_dir(generation)
+        try:
+            rows = json.loads((gen_dir / "routing.json").read_text(encoding="utf-8"))
+            vectors = np.load(gen_dir / "routing.npy")
+        except (OSError, ValueError):
+            return [], None
+        examples = [Example(**r) for r in rows]
+        return examples, vectors if len(vectors) == len(examples) else None
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         yield from self.live()[1]

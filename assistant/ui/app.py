@@ -19,7 +19,7 @@ from assistant.config import Settings
 from assistant.knowledge.params import load_policy_params, load_rating_params
 from assistant.tools.leads import NEED_LABELS, NEEDS
 from assistant.ui import forms, render
-from assistant.ui.chat import CHIPS, ChatController, UiState
+from assistant.ui.chat import CHIPS, ChatController, UiState, chip_updates, translate_chip
 from assistant.ui.strings import DEFAULT_LANG, norm_lang, ui_list, ui_map, ui_text
 from assistant.ui.theme import HEAD, THEME
 
@@ -536,11 +536,13 @@ def build_ui(get_assistant: Callable[[], Any], settings: Settings) -> gr.Blocks:
                 fn(get_assistant(), lang, *state.forms[name]) if name in state.forms else gr.skip()
                 for name, fn, _, _, _ in form_specs
             ]
-            return [*loc.updates(lang), *redone]
+            # The chips on screen, in the new language (a click then asks in it).
+            state.chips = [translate_chip(get_assistant(), c, lang) for c in state.chips]
+            return [*loc.updates(lang), *redone, *chip_updates(state.chips), state]
 
-        lang.change(relabel, [lang, state], [*loc.components, *outputs], **private).then(
-            cause_changed, [lang, c_cause, c_docs], [c_docs, c_aware, c_judgment], **private
-        )
+        lang.change(
+            relabel, [lang, state], [*loc.components, *outputs, *chips, state], **private
+        ).then(cause_changed, [lang, c_cause, c_docs], [c_docs, c_aware, c_judgment], **private)
     return demo
 
 

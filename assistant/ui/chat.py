@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.advisor import guess_lang
+from assistant.i18n import items, lookup
 from assistant.models import Reply
 from assistant.storage import NotFoundError, new_id
 from assistant.ui import render
@@ -25,6 +26,8 @@ from assistant.ui.strings import norm_lang, ui_text
 log = logging.getLogger(__name__)
 
 CHIPS = 4
+# The locale's chip lists (``suggest.*``), read from the locale itself.
+SUGGESTION_LISTS = tuple(lookup("zh", "suggest"))
 """Follow-up question buttons under the chat (a reply suggests up to three)."""
 
 
@@ -39,6 +42,7 @@ class UiState:
     rated: dict[str, int] = field(default_factory=dict)
     pending_dislike: str | None = None
     forms: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    chips: list[str] = field(default_factory=list)  # the chips on screen, for a relabel
 
     def session(self) -> str:
         if self.session_id is None:
@@ -49,6 +53,25 @@ class UiState:
         """A copy for the Chatbot: Gradio diffs each streamed value against the last one,
         so the same list mutated in place would look unchanged."""
         return [dict(m) for m in self.messages]
+
+
+def translate_chip(assistant: Any, chip: str, lang: str) -> str:
+    """The same chip in ``lang``: a locale suggestion by its list and place, an answer-bank
+    question by its entry's twin (``zh-x`` <-> ``en-x``); anything else stays as it is."""
+    other = "zh" if lang == "en" else "en"
+    for key in SUGGESTION_LISTS:
+        mine = items(other, f"suggest.{key}")
+        if chip in mine:
+            theirs = items(lang, f"suggest.{key}")
+            index = mine.index(chip)
+            return theirs[index] if index < len(theirs) else chip
+    if assistant is None:
+        return chip
+    by_id: dict[str, str] = assistant.engine.matcher.by_entry_id
+    for entry_id, question in by_id.items():
+        if question == chip and entry_id.startswith(f"{other}-"):
+            return by_id.get(f"{lang}-{entry_id.split('-', 1)[1]}", chip)
+    return chip
 
 
 def chip_updates(suggestions: list[str]) -> list[Any]:
@@ -105,6 +128,7 @@ class ChatController:
         state.messages.append({"role": "assistant", "content": ""})
         index = len(state.messages) - 1
         hidden = chip_updates([])
+        state.chips = []
         yield self._frame(
             state, chatbot=state.shown(), textbox="", chips=hidden, panel=gr.update(visible=False)
         )
@@ -133,6 +157,7 @@ class ChatController:
             return
         state.messages[index]["content"] = render.answer_markdown(reply, reply.lang)
         state.message_ids[index] = reply.message_id
+        state.chips = list(reply.suggestions[:CHIPS])
         yield self._frame(state, chatbot=state.shown(), chips=chip_updates(reply.suggestions))
 
     def respond_example(
