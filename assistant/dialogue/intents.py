@@ -48,11 +48,12 @@ _CREDIT_WORDS = re.compile(
 # The probability a model label needs to route there; below it a turn is a knowledge
 # question (the bank's own gate then answers, offers "did you mean" or declines).
 # Calibrated on the dev split of evals/golden/routing (python -m evals routing).
-MODEL_THRESHOLD: dict[str, float] = {"knowledge": 0.0}
+MODEL_THRESHOLD: dict[str, float] = {"knowledge": 0.0, "other": 0.5}
 _LABEL_INTENT = {"offtopic": "oos"}
 
 # The cue-rule groups in front of the trained model, in the order classify reads them.
 RULE_GROUPS = (
+    "model",  # not a cue rule: switched off, the router is the cue rules alone
     "injection",
     "small_talk",
     "lead",
@@ -248,7 +249,7 @@ class IntentRouter:
         if chit:
             return Route("chitchat", "rule", cues=chit)
 
-        if self.model is not None:
+        if self._on("model") and self.model is not None:
             return self._by_model(text)
         near = self.nearest_example(text)
         if (
@@ -263,7 +264,7 @@ class IntentRouter:
     def _by_model(self, text: str) -> Route:
         """The trained model's route for a turn no cue rule decided."""
         label, p = self.predict(text)
-        if p < MODEL_THRESHOLD.get(label, 0.0):
+        if p < MODEL_THRESHOLD.get(label, MODEL_THRESHOLD["other"]):
             return Route("knowledge", "model", score=p)
         if label in CALCULATOR_LABELS:
             return Route("calculator", "model", score=p, kind=CALCULATOR_LABELS[label])
