@@ -441,3 +441,34 @@ def test_the_language_switch_relabels_the_chips_and_a_chip_then_asks_in_english(
         wait_until(lambda: len(api_server.assistant.store.transcript(sid)) >= 2)
         assert api_server.assistant.store.transcript(sid)[-1]["reply"]["lang"] == "en"
         assert_only_local(requested)
+
+
+def test_the_premium_form_names_the_minimum_premium_next_to_a_lifted_figure(
+    browser: Any, api_server: Any, artifacts: Path
+) -> None:
+    tb = api_server.assistant.toolbox
+    sales = 8_000_000  # food at 0.15% x 1.089 of 800万 rates below the minimum premium
+    expected = estimate_premium(
+        PremiumInput(annual_credit_sales=sales, industry="food_agri"),
+        tb.rating,
+        tb.policy,
+        lang="zh",
+    )
+    assert expected.low_at_minimum and not expected.minimum_applied
+    with ui_page(browser, api_server) as (page, requested):
+        page.get_by_role("tab", name=ui("zh", "tabs.premium")).click()
+        page.get_by_role("textbox", name=ui("zh", "premium.sales"), exact=True).fill("800万")
+        page.locator("#ca-premium-industry input").click()
+        page.get_by_role("option", name="食品与农产品").click()
+        page.locator("#ca-premium-go").click()
+        result = page.locator("#ca-premium-result .ca-premium")
+        result.wait_for()
+        page.screenshot(path=artifacts / "01-minimum.png", full_page=True)
+        low = result.locator(".ca-range-low .ca-range-value").inner_text()
+        assert money(expected.minimum_premium, "zh") in low
+        assert ui("zh", "premium.at_minimum") in low and "%" not in low
+        base = result.locator(".ca-range-base .ca-range-value").inner_text()
+        rate = float(re.search(r"\(([\d.]+)%\)", base).group(1))  # type: ignore[union-attr]
+        assert abs(rate - expected.base / sales * 100) <= 0.0006
+        assert money(expected.minimum_premium, "zh") in result.locator(".ca-warn").inner_text()
+        assert_only_local(requested)

@@ -153,6 +153,14 @@ class PremiumEstimate(BaseModel):
     combined_factor: float = Field(description="Product of the factors in the breakdown.")
     minimum_premium: float
     minimum_applied: bool = Field(description="The central premium was raised to the minimum.")
+    low_at_minimum: bool = Field(
+        False,
+        description="The low end was raised to the minimum premium: its rated premium "
+        "(rate_low_pct of sales) is below it.",
+    )
+    high_at_minimum: bool = Field(
+        False, description="The high end too was raised to the minimum premium."
+    )
     credit_check_fee_per_buyer: float = Field(
         description="Charged per buyer whose credit limit is applied for; not in the premium."
     )
@@ -409,6 +417,8 @@ def estimate_premium(
         combined_factor=half_up(combined, 4),
         minimum_premium=minimum,
         minimum_applied=minimum_applied,
+        low_at_minimum=low < minimum,
+        high_at_minimum=high < minimum,
         credit_check_fee_per_buyer=rating.credit_check_fee_per_buyer,
         assumptions=assumptions,
         warnings=warnings,

@@ -143,17 +143,20 @@ def premium_html(est: PremiumEstimate, lang: str) -> str:
     cur = est.currency
     top = max(est.high, 1.0)
     rows = []
-    for key, value, rate in (
-        ("low", est.low, est.rate_low_pct),
-        ("base", est.base, est.rate_pct),
-        ("high", est.high, est.rate_high_pct),
+    for key, value, rate, floored in (
+        ("low", est.low, est.rate_low_pct, est.low_at_minimum),
+        ("base", est.base, est.rate_pct, est.minimum_applied),
+        ("high", est.high, est.rate_high_pct, est.high_at_minimum),
     ):
+        # A figure lifted to the minimum premium says so; it shows no rate, since its rate
+        # would not be that figure divided by the sales.
+        note = ui_text(lang, "premium.at_minimum") if floored else f"{num(rate, 3)}%"
         rows.append(
             f'<div class="ca-range-row ca-range-{key}">'
             f'<span class="ca-range-label">{esc(ui_text(lang, f"premium.{key}"))}</span>'
             f"{_bar(value / top, 'ca-bar-' + key)}"
             f'<span class="ca-range-value">{esc(money(value, lang, cur))}'
-            f" <small>({esc(num(rate, 3))}%)</small></span></div>"
+            f" <small>({esc(note)})</small></span></div>"
         )
     headline = ui_text(
         lang,
@@ -181,7 +184,7 @@ def premium_html(est: PremiumEstimate, lang: str) -> str:
     combined = ui_text(lang, "premium.combined", factor=num(est.combined_factor, 4))
     minimum = (
         f'<p class="ca-warn">{esc(ui_text(lang, "premium.minimum", minimum=money(est.minimum_premium, lang, cur)))}</p>'  # noqa: E501
-        if est.minimum_applied
+        if est.minimum_applied or est.low_at_minimum
         else ""
     )
     return (

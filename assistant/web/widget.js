@@ -1182,7 +1182,7 @@
       (turn.reply.tool_calls || []).forEach(function (call) {
         var r = call.result || {};
         if (call.name === "estimate_premium" && r.low !== undefined) {
-          figures.premium = tr(lang, "summary_premium", {
+          figures.premium = tr(lang, r.low_at_minimum ? "summary_premium_min" : "summary_premium", {
             low: formatMoney(lang, r.low),
             high: formatMoney(lang, r.high),
             industry: r.industry_label || r.industry || "",
