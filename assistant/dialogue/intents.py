@@ -41,14 +41,24 @@ COMPUTE = re.compile(
     re.IGNORECASE,
 )
 _CREDIT_WORDS = re.compile(
-    r"信用|信保|应收|赊销|账款|账期|买方|买家|货款|credit|receivabl|buyer|invoice", re.I
+    r"信用(?!卡)|信保|应收|赊销|账款|账期|买方|买家|货款|credit(?! card)|receivabl|buyer|invoice",
+    re.I,
 )
 
 
 # The probability a model label needs to route there; below it a turn is a knowledge
 # question (the bank's own gate then answers, offers "did you mean" or declines).
 # Calibrated on the dev split of evals/golden/routing (python -m evals routing).
-MODEL_THRESHOLD: dict[str, float] = {"knowledge": 0.0, "other": 0.5}
+# Small talk routes at a lower bar than a form: a wrong help message costs the user
+# nothing, a wrong form traps them in questions they did not ask.
+MODEL_THRESHOLD: dict[str, float] = {
+    "knowledge": 0.0,
+    "greeting": 0.4,
+    "thanks": 0.4,
+    "help": 0.4,
+    "chitchat": 0.4,
+    "other": 0.5,
+}
 _LABEL_INTENT = {"offtopic": "oos"}
 
 # The cue-rule groups in front of the trained model, in the order classify reads them.
@@ -134,14 +144,22 @@ class IntentRouter:
         """The trained routing model of the live index generation, if it has one."""
         return self._model() if self._model is not None else None
 
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each label's probability by the trained model ({} without a model)."""
+        model = self.model
+        if model is None:
+            return {}
+        vec = self._vector(text) if self._vector is not None and model.use_vectors else None
+        return model.probabilities(text, vec)
+
     def predict(self, text: str) -> tuple[str, float]:
         """The trained model's label for a turn and its probability (knowledge, 0 without
         a model)."""
-        model = self.model
-        if model is None:
+        probs = self.probabilities(text)
+        if not probs:
             return "knowledge", 0.0
-        vec = self._vector(text) if self._vector is not None and model.use_vectors else None
-        return model.predict(text, vec)
+        label = max(probs, key=lambda k: probs[k])
+        return label, probs[label]
 
     @staticmethod
     def rule_groups() -> tuple[str, ...]:
@@ -161,6 +179,18 @@ class IntentRouter:
         if texts:
             self._example_labels = labels
             self._example_vectors = self._embed(texts)
+
+    def other_line(self, text: str) -> list[str]:
+        """Another line of insurance named with no trade-credit word beside it ("车险理赔
+        怎么走", "中信保诚的理赔多久到账": the insurer's name is not our "信保")."""
+        spec = self.specs.get("oos")
+        found = [m for p in (spec.early_cues if spec else []) if (m := p.search(text))]
+        if not found:
+            return []
+        rest = text
+        for m in found:
+            rest = rest.replace(m.group(0), " ")
+        return [] if _CREDIT_WORDS.search(rest) else [m.group(0) for m in found]
 
     def hits(self, name: str, text: str) -> list[str]:
         spec = self.specs.get(name)
@@ -206,9 +236,8 @@ class IntentRouter:
         if lead or has_phone:
             return Route("lead", "rule", cues=lead or ["phone"])
 
-        spec = self.specs.get("oos")
-        early = [m.group(0) for p in (spec.early_cues if spec else []) if (m := p.search(text))]
-        if early and self._on("other_insurance") and not _CREDIT_WORDS.search(text):
+        early = self.other_line(text) if self._on("other_insurance") else []
+        if early:
             # "车险理赔怎么走" names another line of business: not ours, whatever verbs follow.
             return Route("oos", "rule", cues=early)
 
@@ -234,6 +263,14 @@ class IntentRouter:
                     return Route(name, "rule", cues=cues)
                 any_cues += cues
         if not any_cues and self._on("form_figures"):
+            tied = [n for n in ranked if evidence.get(n, 0) == evidence.get(ranked[0], 0)]
+            if len(tied) > 1 and self._on("model") and self.model is not None:
+                # Figures that fill two forms alike ("net sales 250k, receivables 150k"):
+                # the model's reading of the wording breaks the tie.
+                label, p = self.predict(text)
+                form = "calculator" if label in CALCULATOR_LABELS else label
+                if form in tied and p >= MODEL_THRESHOLD["other"]:
+                    ranked = [form, *(n for n in ranked if n != form)]
             for name in ranked:
                 n = evidence.get(name, 0)
                 if n >= 3 or (n >= 2 and not (knowledge_like and self.knowledge_like(name, text))):
@@ -263,7 +300,19 @@ class IntentRouter:
 
     def _by_model(self, text: str) -> Route:
         """The trained model's route for a turn no cue rule decided."""
-        label, p = self.predict(text)
+        model = self.model
+        vec = (
+            self._vector(text) if self._vector is not None and model and model.use_vectors else None
+        )
+        probs = model.probabilities(text, vec) if model is not None else {}
+        if not probs:
+            return Route("knowledge", "model", score=0.0)
+        label = max(probs, key=lambda k: probs[k])
+        p = probs[label]
+        if label in SMALL_TALK:
+            # Small talk is one family: "so what are you actually for?" splits its weight
+            # between help and chit-chat, and the family as a whole decides.
+            p = sum(probs.get(k, 0.0) for k in SMALL_TALK)
         if p < MODEL_THRESHOLD.get(label, MODEL_THRESHOLD["other"]):
             return Route("knowledge", "model", score=p)
         if label in CALCULATOR_LABELS:

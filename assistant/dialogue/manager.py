@@ -30,6 +30,7 @@ from assistant import privacy
 from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, IntentRouter
+from assistant.dialogue.routing_model import CALCULATOR_LABELS
 from assistant.i18n import items, t
 from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
@@ -94,10 +95,10 @@ _NO_BAD_DEBT = re.compile(
 # The user's own claim to make ("我们要报个案子索赔", "we need to file a claim"), not a
 # question about how claims work ("理赔要什么材料").
 _OWN_CLAIM = re.compile(
-    r"(我|咱|本公司|公司)[们哋]?\s*(现在|准备|打算|想|要|需要|得|正在|正要){1,2}.{0,6}"
-    r"(报案|报个案|索赔|理赔|申请赔|出险|claim)|"
+    r"((我|咱|本公司|公司)[们哋]?\s*|^\s*)(现在|准备|打算|想|要|需要|得|正在|正要){1,2}.{0,6}"
+    r"(报案|报个案|索赔|索偿|理赔|申请赔|出险|claim)|"
     r"\b(we|i)\b.{0,12}\b(want|need|have|going|would like|'d like|am about|are about)\b.{0,8}"
-    r"\b(to )?(file|make|submit|lodge|start)\b.{0,10}\bclaim",
+    r"\b(to )?((file|make|submit|lodge|start)\b.{0,10}\b)?claim",
     re.I,
 )
 # "有几个大客户给到了200天" states a fact; "几个" / "几天" after 有 is not a question.
@@ -108,6 +109,9 @@ _ASKS = re.compile(
 # A case told with its insurance in view ("保险这块我要怎么弄", "要不要报保险") is the
 # claim checklist's, whatever else it mentions.
 _INSURANCE = re.compile(r"保险|信保|保单|理赔|索赔|报案|insur|claim|polic", re.I)
+# The routing model's probability for a form at which a how-it-works reading by the
+# answer bank no longer turns the turn into a knowledge question (set on the dev split).
+MODEL_KEEPS_FORM = 0.7
 FORM_TOPICS = {
     "quote": {"premium"},
     "claim": {"claims", "disputes", "duties"},
@@ -272,7 +276,11 @@ class DialogueManager:
         if continuing:
             intent = continuing
         elif intent in FORM_TOPICS and self._bank_says_knowledge(
-            text, lang, intent, evidence.get(intent, 0), cued=route.via == "rule"
+            text,
+            lang,
+            intent,
+            self._figures(text, intent, route.kind, evidence, today),
+            cued=route.via == "rule",
         ):
             intent = "knowledge"
         elif (
@@ -373,6 +381,8 @@ class DialogueManager:
             return top.score >= cal["answer" if own else "suggest"]
         if not (is_question(text) or _ASKS.search(text)):
             return False
+        if self._model_says(text, intent):
+            return False  # the routing model reads a request for this form, not a question
         if (
             not cued
             and top.category not in FORM_TOPICS[intent]
@@ -398,6 +408,24 @@ class DialogueManager:
         if COMPUTE.search(text) and top.score < cal["override"]:
             return False
         return top.score >= cal["suggest"]
+
+    @staticmethod
+    def _figures(
+        text: str, intent: str, kind: str | None, evidence: dict[str, int], today: date
+    ) -> int:
+        """The user's own figures for the routed form; for a calculator the model named
+        (no cue word said which), that calculator's fields."""
+        n = evidence.get(intent, 0)
+        if intent == "calculator" and kind and not n and forms.calculator_kind(text) is None:
+            n = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
+        return n
+
+    def _model_says(self, text: str, intent: str) -> bool:
+        """Does the trained routing model read ``text`` as a request for ``intent``'s form,
+        at a probability the bank's topic should not overturn?"""
+        label, p = self.router.predict(text)
+        form = "calculator" if label in CALCULATOR_LABELS else label
+        return form == intent and p >= MODEL_KEEPS_FORM
 
     @staticmethod
     def _calc_values(
@@ -611,9 +639,13 @@ class DialogueManager:
         return turn
 
     def _oos(self, text: str, state: dict[str, Any], lang: str) -> Turn:
-        if _DOMAIN.search(text):
+        # Another line of insurance or consumer credit named outright ("信用卡逾期",
+        # "中信保诚的理赔"): only the bank's own decline for it (which names what it is),
+        # never an answer on our topics.
+        other = bool(self.router.other_line(text))
+        if _DOMAIN.search(text) or other:
             turn = self._knowledge(text, state, lang)
-            if not turn.refusal or turn.intent == "oos":
+            if turn.intent == "oos" or (not turn.refusal and not other):
                 return turn
         turn = self._fixed("oos", lang, refusal=True)
         turn.unanswered = {"kind": "oos", "confidence": 0.0, "top": []}
