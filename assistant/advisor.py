@@ -160,6 +160,7 @@ class Assistant:
         """Load the index, the embedder and the intent examples now, not on the first turn."""
         self.engine.search("信用保险", 1)
         self.manager.router.nearest_example("你好")
+        self.manager.router.probabilities("你好")  # fits the routing model
 
     def reload_index(self, index: KnowledgeIndex | None = None) -> None:
         """Answer from the live index generation from now on, without a restart.

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     dia.add_argument(
         "--golden", default=None, help="conversation file (default: golden/dialogue.yaml)"
     )
+    dia.add_argument(
+        "--split", choices=["dev", "test"], default=None, help="one split (real-phrasing set)"
+    )
     ans = sub.add_parser("answers", help="answers to real-phrasing questions (dev/test split)")
     ans.add_argument("--json", action="store_true", help="print one JSON object")
     ans.add_argument("--split", choices=["dev", "test"], default=None, help="one split only")

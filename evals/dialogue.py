@@ -157,15 +157,19 @@ class Checker:
         return {"checks": checks, "failures": fails}
 
 
-def load_cases(path: Path = GOLDEN) -> list[dict[str, Any]]:
+def load_cases(path: Path = GOLDEN, split: str | None = None) -> list[dict[str, Any]]:
+    """The conversations of a case file; with ``split``, only those of that split (the
+    real-phrasing set is split by source into dev and test)."""
     cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     ids = [c["id"] for c in cases]
     if len(ids) != len(set(ids)):
-        raise ValueError("duplicate case ids in dialogue.yaml")
-    return cases
+        raise ValueError(f"duplicate case ids in {path.name}")
+    return [c for c in cases if split is None or c.get("split") == split]
 
 
-def run(settings: Settings | None = None, path: Path = GOLDEN) -> dict[str, Any]:
+def run(
+    settings: Settings | None = None, path: Path = GOLDEN, split: str | None = None
+) -> dict[str, Any]:
     from assistant.advisor import Assistant
     from assistant.storage import Store
 
@@ -184,7 +188,7 @@ def run(settings: Settings | None = None, path: Path = GOLDEN) -> dict[str, Any]
         checker = Checker(known)
         results: list[TurnResult] = []
         latencies: list[float] = []
-        for case in load_cases(path):
+        for case in load_cases(path, split):
             clock["today"] = case.get("today") or DEFAULT_TODAY
             sid = None
             for i, turn in enumerate(case["turns"]):
@@ -264,7 +268,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def run_cli(args: Any) -> int:
-    result = run(path=Path(args.golden) if args.golden else GOLDEN)
+    result = run(path=Path(args.golden) if args.golden else GOLDEN, split=args.split)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0

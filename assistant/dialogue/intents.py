@@ -12,6 +12,7 @@ form traps the user in questions they did not ask for.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,8 @@ class IntentRouter:
         self._vector = vector
         # Cue-rule groups switched off (the routing eval's ablation; empty in service).
         self.disabled: set[str] = set()
+        self._recent: dict[tuple[int, str], dict[str, float]] = {}
+        self._lock = threading.Lock()
 
     @property
     def model(self) -> RoutingModel | None:
@@ -145,12 +148,23 @@ class IntentRouter:
         return self._model() if self._model is not None else None
 
     def probabilities(self, text: str) -> dict[str, float]:
-        """Each label's probability by the trained model ({} without a model)."""
+        """Each label's probability by the trained model ({} without a model). A turn asks
+        several times (route, form or question, tie-break), so the last few are kept."""
         model = self.model
         if model is None:
             return {}
+        key = (id(model), text)
+        with self._lock:
+            hit = self._recent.get(key)
+        if hit is not None:
+            return hit
         vec = self._vector(text) if self._vector is not None and model.use_vectors else None
-        return model.probabilities(text, vec)
+        probs = model.probabilities(text, vec)
+        with self._lock:
+            self._recent[key] = probs
+            while len(self._recent) > 16:
+                self._recent.pop(next(iter(self._recent)))
+        return probs
 
     def predict(self, text: str) -> tuple[str, float]:
         """The trained model's label for a turn and its probability (knowledge, 0 without
