@@ -568,3 +568,50 @@ def test_chips_never_offer_what_was_just_done_nor_one_chip_twice(
         if reply.intent in ("lead", "quote"):
             routed = [bot.manager.router.classify(s.lower()).intent for s in reply.suggestions]
             assert reply.intent not in routed, reply.suggestions
+
+
+def test_net_terms_followed_by_words_re_run_the_quote(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "how much does credit insurance cost? about RMB 45m of invoices a year, food distributors",
+        "actually terms are net 45 for most of them",
+    )
+    args = tool(reply, "estimate_premium")
+    assert (args["annual_credit_sales"], args["avg_credit_days"]) == (45_000_000, 45)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "expected"),
+    [
+        (
+            "客户欠我们货款24万，原定10月31号付的，分4期还，第一次12月10号，以后每月10号",
+            "那改成两期呢，12月10号一次，12月25号一次",
+            (2, "2026-12-10", 15),
+        ),
+        (
+            "A customer will clear 120k in 6 monthly instalments from Dec 15; due was Oct 20",
+            "what if they pay it in two goes instead, Dec 5 and Dec 15?",
+            (2, "2026-12-05", 10),
+        ),
+    ],
+)
+def test_a_plan_given_as_its_dates_re_runs_with_those_dates(
+    bot: Assistant, first: str, then: str, expected: tuple[int, str, int]
+) -> None:
+    args = tool(talk(bot, first, then), "payment_plan")
+    got = (args["instalments"], str(args["first_date"]), args["interval_days"])
+    assert got == expected
+
+
+def test_the_full_name_after_the_surname_is_the_name(bot: Assistant) -> None:
+    reply = talk(bot, "想找个懂国内贸易险的顾问详细聊聊", "我姓周，周海峰，手机139 1234 5678")
+    assert tool(reply, "capture_lead")["name"] == "周海峰"
+
+
+def test_a_calculator_named_by_no_cue_word_is_the_one_the_model_reads(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "If I can't collect a 50,000 invoice and we run a 20% margin, "
+        "how much in sales do we need to offset it?",
+    )
+    assert tool(reply, "recovery_sales") == {"bad_debt": 50_000, "margin_pct": 20}

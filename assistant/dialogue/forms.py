@@ -356,6 +356,13 @@ def extract_name(text: str, *, phone_span: tuple[int, int] | None = None) -> str
         if m:
             name = m.group(1).strip()
             if name and name not in _NOT_NAMES and "公司" not in name:
+                # "我姓周，周海峰": the full name that follows the surname is the name.
+                full = re.match(
+                    rf"[，,\s]*({re.escape(name)}[\u4e00-\u9fa5]{{1,2}})(?=[，,。\s]|电话|手机|$)",
+                    text[m.end(1) :],
+                )
+                if len(name) == 1 and full and full.group(1) not in _NOT_NAMES:
+                    return full.group(1)
                 return name
     for titled in _TITLED.finditer(text):
         if titled.group(3):

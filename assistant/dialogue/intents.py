@@ -278,6 +278,7 @@ class IntentRouter:
                 any_cues += cues
         if not any_cues and self._on("form_figures"):
             tied = [n for n in ranked if evidence.get(n, 0) == evidence.get(ranked[0], 0)]
+            kind = None
             if len(tied) > 1 and self._on("model") and self.model is not None:
                 # Figures that fill two forms alike ("net sales 250k, receivables 150k"):
                 # the model's reading of the wording breaks the tie.
@@ -285,10 +286,18 @@ class IntentRouter:
                 form = "calculator" if label in CALCULATOR_LABELS else label
                 if form in tied and p >= MODEL_THRESHOLD["other"]:
                     ranked = [form, *(n for n in ranked if n != form)]
+                    kind = CALCULATOR_LABELS.get(label)
             for name in ranked:
                 n = evidence.get(name, 0)
                 if n >= 3 or (n >= 2 and not (knowledge_like and self.knowledge_like(name, text))):
-                    return Route(name, "slots", score=float(evidence[name]))
+                    if name == "calculator" and kind is None:
+                        kind = self._model_calculator(text)
+                    return Route(
+                        name,
+                        "slots",
+                        score=float(evidence[name]),
+                        kind=kind if name == "calculator" else None,
+                    )
         oos = self.hits("oos", text) if self._on("off_topic_cues") else []
         if oos and not any_cues:
             return Route("oos", "rule", cues=oos)
@@ -311,6 +320,14 @@ class IntentRouter:
         ):
             return Route(near[0], "example", score=near[1])
         return Route("knowledge", "default", score=near[1] if near else 0.0)
+
+    def _model_calculator(self, text: str) -> str | None:
+        """The calculator the model reads in a turn, if it is sure of one."""
+        if not self._on("model"):
+            return None
+        label, p = self.predict(text)
+        ok = label in CALCULATOR_LABELS and p >= MODEL_THRESHOLD["other"]
+        return CALCULATOR_LABELS[label] if ok else None
 
     def _by_model(self, text: str) -> Route:
         """The trained model's route for a turn no cue rule decided."""

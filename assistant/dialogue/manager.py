@@ -17,6 +17,7 @@ citations, tool replies lay out tool results, everything else is fixed locale te
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from collections.abc import Callable
@@ -29,13 +30,14 @@ from pydantic import ValidationError
 from assistant import privacy
 from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
-from assistant.dialogue.intents import COMPUTE, IntentRouter
+from assistant.dialogue.intents import COMPUTE, MODEL_THRESHOLD, IntentRouter
 from assistant.dialogue.routing_model import CALCULATOR_LABELS
 from assistant.i18n import items, t
 from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
 from assistant.retrieval import normalize_query
 from assistant.tools import leads, premium
+from assistant.tools.calculators import MONTHLY_INTERVAL_DAYS, add_months
 from assistant.tools.claims import Cause, match_documents
 from assistant.tools.registry import Toolbox
 
@@ -150,6 +152,23 @@ def _fresh_chips(handle: Callable[..., Turn]) -> Callable[..., Turn]:
         return turn
 
     return wrapper
+
+
+def _listed_instalments(text: str, today: date, found: dict[str, Any]) -> dict[str, Any]:
+    """A plan given as its dates ("两期，12月10号一次，12月25号一次", "in two goes, Dec 5 and
+    Dec 15"): that many instalments from the first date, evenly spaced at the first gap.
+    The original due date ("原定9月1日到期") is not one of them."""
+    due = found.get("original_due_date")
+    dates = sorted({d for d, _, _ in parsing.find_dates(text, today) if d != due})
+    if len(dates) < 2:
+        return {}
+    first = {"instalments": len(dates), "first_date": dates[0]}
+    if all(d == add_months(dates[0], i) for i, d in enumerate(dates)):
+        return {**first, "interval_days": MONTHLY_INTERVAL_DAYS}  # the same day each month
+    gaps = {(b - a).days for a, b in itertools.pairwise(dates)}
+    if len(gaps) != 1:
+        return {}  # uneven dates: not a plan the schedule can draw
+    return {**first, "interval_days": gaps.pop()}
 
 
 def _chip_key(text: str) -> str:
@@ -294,6 +313,7 @@ class DialogueManager:
         ):
             intent = "lead"
 
+        routed_kind = False
         if (
             intent == "calculator"
             and route.kind
@@ -301,6 +321,7 @@ class DialogueManager:
             and forms.calculator_kind(text) is None
         ):
             intent = route.kind  # the model named the calculator the wording did not
+            routed_kind = True
 
         lead = state.get("lead") or {}
         if lead.get("lead_id") and intent in ("knowledge", "chitchat") and len(text) <= 40:
@@ -321,7 +342,11 @@ class DialogueManager:
             return turn
         # A message routed by its own words may fill any field; one that only continues an
         # open form fills cue-named fields and the one just asked for (see slots.extract).
-        explicit = intent in ("quote", "claim", "calculator") or bool(_CORRECTION.search(text))
+        explicit = (
+            intent in ("quote", "claim", "calculator")
+            or routed_kind
+            or bool(_CORRECTION.search(text))
+        )
         if intent == "quote" or intent == "estimate_premium":
             return self._quote(text, state, lang, today, explicit)
         if intent in ("claim", "claim_checklist"):
@@ -353,6 +378,11 @@ class DialogueManager:
             claim = slots.extract(text, forms.claim_form(cause).slots, today=today)
             n_claim = 1 + len(claim)
         kind = forms.calculator_kind(text)
+        if kind is None:
+            # No cue word named a calculator: the one the routing model reads, if it is sure.
+            label, p = self.router.predict(text)
+            if label in CALCULATOR_LABELS and p >= MODEL_THRESHOLD["other"]:
+                kind = CALCULATOR_LABELS[label]
         n_calc = 0
         if kind:
             # Figures only: a named period ("年赊销") is quote wording as much as DSO wording.
@@ -381,8 +411,10 @@ class DialogueManager:
             return top.score >= cal["answer" if own else "suggest"]
         if not (is_question(text) or _ASKS.search(text)):
             return False
-        if self._model_says(text, intent):
-            return False  # the routing model reads a request for this form, not a question
+        if self._model_says(text, intent, MODEL_THRESHOLD["other"] if own else MODEL_KEEPS_FORM):
+            # The routing model reads a request for this form: at a lower bar when the
+            # message carries the user's own figures for it.
+            return False
         if (
             not cued
             and top.category not in FORM_TOPICS[intent]
@@ -420,12 +452,12 @@ class DialogueManager:
             n = len(slots.extract(text, forms.CALCULATORS[kind].slots, today=today))
         return n
 
-    def _model_says(self, text: str, intent: str) -> bool:
+    def _model_says(self, text: str, intent: str, bar: float) -> bool:
         """Does the trained routing model read ``text`` as a request for ``intent``'s form,
-        at a probability the bank's topic should not overturn?"""
+        at a probability (``bar``) the bank's topic should not overturn?"""
         label, p = self.router.predict(text)
         form = "calculator" if label in CALCULATOR_LABELS else label
-        return form == intent and p >= MODEL_KEEPS_FORM
+        return form == intent and p >= bar
 
     @staticmethod
     def _calc_values(
@@ -440,6 +472,8 @@ class DialogueManager:
         """
         form = forms.CALCULATORS[kind]
         found = slots.extract(text, form.slots, today=today, asked=asked, use_defaults=explicit)
+        if kind == "payment_plan":
+            found.update(_listed_instalments(text, today, found))
         if kind == "dso" and "period_days" not in found:
             period = slots.named_period(text)
             if period and (explicit or found or _period_is_the_point(text)):

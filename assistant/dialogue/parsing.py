@@ -839,7 +839,9 @@ _HALF_DUR = re.compile(
 )
 _CJK_NEXT = re.compile(r"[\u4e00-\u9fff]")
 _RANGE_SEP = re.compile(r"\s*(?:-|~|—|–|到|至|或|(?i:to|or))\s*")
-_NON_DAYS_AFTER = re.compile(r"\s*(?:[万亿%个家元块号月年]|(?i:[a-z]))")
+# After "net 45": a unit or a letter stuck to the number ("net 45k", "账期45万") is no
+# day count; a following word is ("net 45 for most of them").
+_NON_DAYS_AFTER = re.compile(r"\s*[万亿%个家元块号月年]|(?i:[a-z])")
 _YEAR_THEN_MONTH = re.compile(rf"\s*[\d{_D}十]{{1,3}}\s*月")
 
 
