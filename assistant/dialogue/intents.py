@@ -175,6 +175,21 @@ class IntentRouter:
         label = max(probs, key=lambda k: probs[k])
         return label, probs[label]
 
+    def model_form(self, text: str) -> tuple[str, str | None, float]:
+        """The model's label read as a route: (intent, calculator kind, probability); the
+        four calculator labels are the "calculator" intent with their kind."""
+        label, p = self.predict(text)
+        if label in CALCULATOR_LABELS:
+            return "calculator", CALCULATOR_LABELS[label], p
+        return label, None, p
+
+    def model_calculator(self, text: str) -> str | None:
+        """The calculator the model reads in a turn, if it is sure of one."""
+        if not self._on("model"):
+            return None
+        _, kind, p = self.model_form(text)
+        return kind if p >= MODEL_THRESHOLD["other"] else None
+
     @staticmethod
     def rule_groups() -> tuple[str, ...]:
         return RULE_GROUPS
@@ -282,16 +297,15 @@ class IntentRouter:
             if len(tied) > 1 and self._on("model") and self.model is not None:
                 # Figures that fill two forms alike ("net sales 250k, receivables 150k"):
                 # the model's reading of the wording breaks the tie.
-                label, p = self.predict(text)
-                form = "calculator" if label in CALCULATOR_LABELS else label
+                form, form_kind, p = self.model_form(text)
                 if form in tied and p >= MODEL_THRESHOLD["other"]:
                     ranked = [form, *(n for n in ranked if n != form)]
-                    kind = CALCULATOR_LABELS.get(label)
+                    kind = form_kind
             for name in ranked:
                 n = evidence.get(name, 0)
                 if n >= 3 or (n >= 2 and not (knowledge_like and self.knowledge_like(name, text))):
                     if name == "calculator" and kind is None:
-                        kind = self._model_calculator(text)
+                        kind = self.model_calculator(text)
                     return Route(
                         name,
                         "slots",
@@ -321,21 +335,9 @@ class IntentRouter:
             return Route(near[0], "example", score=near[1])
         return Route("knowledge", "default", score=near[1] if near else 0.0)
 
-    def _model_calculator(self, text: str) -> str | None:
-        """The calculator the model reads in a turn, if it is sure of one."""
-        if not self._on("model"):
-            return None
-        label, p = self.predict(text)
-        ok = label in CALCULATOR_LABELS and p >= MODEL_THRESHOLD["other"]
-        return CALCULATOR_LABELS[label] if ok else None
-
     def _by_model(self, text: str) -> Route:
         """The trained model's route for a turn no cue rule decided."""
-        model = self.model
-        vec = (
-            self._vector(text) if self._vector is not None and model and model.use_vectors else None
-        )
-        probs = model.probabilities(text, vec) if model is not None else {}
+        probs = self.probabilities(text)
         if not probs:
             return Route("knowledge", "model", score=0.0)
         label = max(probs, key=lambda k: probs[k])

@@ -31,7 +31,6 @@ from assistant import privacy
 from assistant.dialogue import forms, parsing, render, slots
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, MODEL_THRESHOLD, IntentRouter
-from assistant.dialogue.routing_model import CALCULATOR_LABELS
 from assistant.i18n import items, t
 from assistant.matching import OFFTOPIC
 from assistant.models import Citation, ToolCall
@@ -380,9 +379,7 @@ class DialogueManager:
         kind = forms.calculator_kind(text)
         if kind is None:
             # No cue word named a calculator: the one the routing model reads, if it is sure.
-            label, p = self.router.predict(text)
-            if label in CALCULATOR_LABELS and p >= MODEL_THRESHOLD["other"]:
-                kind = CALCULATOR_LABELS[label]
+            kind = self.router.model_calculator(text)
         n_calc = 0
         if kind:
             # Figures only: a named period ("年赊销") is quote wording as much as DSO wording.
@@ -455,8 +452,7 @@ class DialogueManager:
     def _model_says(self, text: str, intent: str, bar: float) -> bool:
         """Does the trained routing model read ``text`` as a request for ``intent``'s form,
         at a probability (``bar``) the bank's topic should not overturn?"""
-        label, p = self.router.predict(text)
-        form = "calculator" if label in CALCULATOR_LABELS else label
+        form, _, p = self.router.model_form(text)
         return form == intent and p >= bar
 
     @staticmethod
