@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from assistant.dialogue import vocabulary
 from assistant.dialogue.slots import SlotSpec, extract
 
 MONEY_SALES = r"销售|营收|营业|流水|赊销|收入|年销|出货|货值|做了|一年做|规模|sales|turnover|revenue|sell|on credit"
@@ -197,29 +198,7 @@ CALCULATORS: dict[str, Form] = {
     ),
 }
 
-CALC_CUES: dict[str, re.Pattern[str]] = {
-    "dso": re.compile(
-        r"(?<![A-Za-z])DSO(?![A-Za-z])|周转天数|周转期|(回款|收款|收账|收钱)(周期|天数)|"
-        r"days sales outstanding|days to collect|collection period|"
-        r"how (many days|long)\b.{0,40}\bcollect",
-        re.I,
-    ),
-    "liquidity": re.compile(
-        r"现金比率|流动比率|速动比率|偿债|cash ratio|current ratio|quick ratio|liquidity", re.I
-    ),
-    "recovery_sales": re.compile(
-        r"多卖|多做|卖多少|补回|赚回|弥补|补上|多少销售|recover|make up|earn back|need to sell|"
-        r"how much (more|extra)|"
-        r"(make|earn|win) (it|that|this|the loss|the money) back|extra (revenue|sales)|"
-        r"cover the (loss|bad debt)",
-        re.I,
-    ),
-    "payment_plan": re.compile(
-        r"分期|分.{0,2}期|还款计划|付款计划|分批|分几次|分\s*\d+\s*次|payment plan|instal+ment|repayment|"
-        r"schedule|pay in \d+|in \d+ (equal )?(parts|payments|tranches)",
-        re.I,
-    ),
-}
+CALC_CUES: dict[str, re.Pattern[str]] = vocabulary.group("calculators")
 
 
 def calculator_kind(text: str) -> str | None:
@@ -240,43 +219,10 @@ def calculator_kind(text: str) -> str | None:
 
 # --- named entities ---------------------------------------------------------------------
 
-CAUSES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "dispute",
-        re.compile(
-            r"纠纷|争议|异议|质量问题|质量不行|质量差|不认账|拒收|退货|扯皮|货有问题|规格不对|货不对|"
-            r"不合格|次品|瑕疵|短少|数量不对|拒付|拒绝付款|官司|打官司|起诉|仲裁|判决|"
-            r"dispute|disputed|quality (issue|problem|complaint)|rejects? the goods|contests?|"
-            r"wrong (colou?r|size|spec|goods|item)|defect|damaged|faulty|lawsuit|sued",
-            re.I,
-        ),
-    ),
-    (
-        "insolvency",
-        re.compile(
-            r"破产|倒闭|清算|跑路|失联|资不抵债|无力偿|被执行|终本|执行不到|重整|关门|注销|"
-            r"insolven|bankrupt|liquidat|went bust|went under|administration|receivership|closed down",
-            re.I,
-        ),
-    ),
-    (
-        "protracted_default",
-        re.compile(
-            r"拖欠|拖着|拖了|不付|不给钱|不还|没付|没给|未付|逾期|欠款|欠钱|赖账|老赖|压款|一直不打款|"
-            r"没收到|还没收到|未收到|没到账|没回款|"
-            r"late|overdue|not paid|hasn'?t paid|won'?t pay|isn'?t paying|not paying|stopped paying|"
-            r"doesn'?t pay|ghost|stalling|keeps? delaying|unpaid|past due|default",
-            re.I,
-        ),
-    ),
-]
+CAUSES: list[tuple[str, re.Pattern[str]]] = list(vocabulary.group("causes").items())
 
 
-_NEGATED = re.compile(
-    r"(没有?|未|并未|不是|也没|并没有?|不存在|no|not|isn'?t|wasn'?t|hasn'?t)\s*(说|提|有|gone|been)?\s*"
-    r"(破产|倒闭|跑路|货有问题|质量问题|纠纷|争议|异议|dispute|bankrupt|insolvent|quality (issue|problem))",
-    re.I,
-)
+_NEGATED = vocabulary.pattern("negated_cause")
 
 
 def detect_cause(text: str) -> str | None:
@@ -407,19 +353,7 @@ def extract_company(text: str) -> str | None:
     return name if len(name) > 2 else None
 
 
-_NEED_WORDS = [
-    ("claims", re.compile(r"理赔|索赔|赔付|破产|拖欠|纠纷|claim|bankrupt|insolven|dispute", re.I)),
-    (
-        "receivables",
-        re.compile(
-            r"应收|催收|回款|DSO|账期管理|现金比率|坏账|收款|collect|receivabl|cash ratio", re.I
-        ),
-    ),
-    (
-        "credit_insurance",
-        re.compile(r"保费|投保|信用险|信保|报价|premium|quote|policy|cover", re.I),
-    ),
-]
+_NEED_WORDS = list(vocabulary.group("needs").items())
 
 
 def infer_need(last_tool: str | None, conversation: str) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from assistant.dialogue import vocabulary
 from assistant.dialogue.routing_model import CALCULATOR_LABELS
 
 if TYPE_CHECKING:
@@ -35,16 +36,8 @@ INTENTS = (*ACTIONS, *SMALL_TALK, "oos", "injection", "knowledge")
 # MiniLM spread wider. Measured with `python -m evals dialogue`.
 EXAMPLE_THRESHOLD = {"e5": 0.93, "use": 0.75, "st": 0.75}
 
-COMPUTE = re.compile(
-    r"算|测|排|安排|做个|做一个|列个|看看|多少|几天|几期|帮我|给我|"
-    r"calculat|work out|compute|figure out|schedule|what'?s (my|our)|how (much|many)|check|"
-    r"draw up|set up|make (a|me|us)|give me|prepare|create|plan for",
-    re.IGNORECASE,
-)
-_CREDIT_WORDS = re.compile(
-    r"信用(?!卡)|信保|应收|赊销|账款|账期|买方|买家|货款|credit(?! card)|receivabl|buyer|invoice",
-    re.I,
-)
+COMPUTE = vocabulary.pattern("compute")
+_CREDIT_WORDS = vocabulary.pattern("credit_words")
 
 
 # The probability a model label needs to route there; below it a turn is a knowledge

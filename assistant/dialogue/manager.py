@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from assistant import privacy
-from assistant.dialogue import forms, parsing, render, slots
+from assistant.dialogue import forms, parsing, render, slots, vocabulary
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, MODEL_THRESHOLD, IntentRouter
 from assistant.i18n import items, t
@@ -42,85 +42,31 @@ from assistant.tools.registry import Toolbox
 
 log = logging.getLogger(__name__)
 
-_QUESTION = re.compile(
-    r"[?？]|吗|怎么|如何|什么|为什么|为啥|哪些|哪个|是否|能否|可不可以|会不会|有没有|"
-    r"\b(how|what|why|when|which|who)\b|"
-    r"(^|[.!;,]\s*)(can|could|does|do|is|are|should|will|would)\b",
-    re.IGNORECASE,
-)
-# "如果账期是90天呢？", "what if we wanted 80% indemnity?": after a result, a question that
-# puts another value into the same calculation is a re-run, not a knowledge question.
-_WHAT_IF = re.compile(
-    r"如果|假如|要是|假设|换作|换成|改成|改为|^那.{0,12}呢|"
-    r"\b(what if|what about|how about|suppose|supposing|if (we|i|it|they|the|our))\b",
-    re.IGNORECASE,
-)
-_A_VALUE = re.compile(r"\d|[一二两三四五六七八九十百千]+\s*(万|亿|天|家|成|个月|期|%)|百分之")
-_CORRECTION = re.compile(
-    r"不对|错了|改成|改为|改一下|更正|应该是|其实是|我说错|重新算|换成|"
-    r"\b(actually|correction|make it|change (it|that)|i meant|sorry,? it'?s|should be|instead)\b",
-    re.IGNORECASE,
-)
-# "Can you answer in English?" is about the reply, not the question (the language switch
-# itself happens in Assistant.chat).
-LANG_REQUEST = re.compile(
-    r"(can|could|would) you (please )?(answer|reply|respond|write|explain)( this| that)? in "
-    r"(english|chinese)\??|(please )?(answer|reply|respond) in (english|chinese)[.!]?|"
-    r"(请|麻烦|能不能|可以)?(用|说)(中文|英文|英语|汉语)(回答|回复|说|解释)?(一下)?(吗|吧|可以吗)?[？?。]?",
-    re.IGNORECASE,
-)
-# "还缺什么", "what's still missing?": asks for the claim checklist itself, not a rule.
-_CHECKLIST_AGAIN = re.compile(
-    r"还(缺|差|少)(什么|哪些|啥|几样)|(缺|还要|还需要)(什么|哪些|啥)(材料|资料|单证|文件)|"
-    r"what('?s| is| else is)? (still )?missing|what else (do|should|must) (i|we) "
-    r"(need|prepare|provide|send)",
-    re.I,
-)
-_ASKS_DOCS = re.compile(
-    r"(哪些|什么|啥)(材料|资料|单证|文件)|(what|which) (documents|papers|paperwork)|"
-    r"(documents|papers|paperwork)\b.{0,20}\b(need|prepare)",
-    re.I,
-)
-_DUE_WORDS = re.compile(r"到期|应付|该付|due|欠|owe|金额|amount", re.I)
-_HAVE = re.compile(
-    r"有|带|保留|齐|都在|手上|手里|留着|存着|\b(have|got)\b(?! to\b)|\bkept\b|on file|attached",
-    re.I,
-)
-_NO_BAD_DEBT = re.compile(
-    r"(零|没有?|无|从没有?过?|基本没有?|几乎没有?)\s*(什么|啥|出过|发生过?|有过)?\s*坏账|"
-    r"坏账\s*(为零|是零|为0|是0|没有|几乎没有|基本没有)|"
-    r"\b(no|zero|never had any|never had)\s+bad debts?",
-    re.I,
-)
-# Question words _QUESTION leaves to the router (colloquial ones included).
-# The user's own claim to make ("我们要报个案子索赔", "we need to file a claim"), not a
-# question about how claims work ("理赔要什么材料").
-_OWN_CLAIM = re.compile(
-    r"((我|咱|本公司|公司)[们哋]?\s*|^\s*)(现在|准备|打算|想|要|需要|得|正在|正要){1,2}.{0,6}"
-    r"(报案|报个案|索赔|索偿|理赔|申请赔|出险|claim)|"
-    r"\b(we|i)\b.{0,12}\b(want|need|have|going|would like|'d like|am about|are about)\b.{0,8}"
-    r"\b(to )?((file|make|submit|lodge|start)\b.{0,10}\b)?claim",
-    re.I,
-)
-# "有几个大客户给到了200天" states a fact; "几个" / "几天" after 有 is not a question.
-_ASKS = re.compile(
-    r"啥|咋|多久|多少|(?<!有)几[天个次期]|还有几天|么|呢|还是|要不要|能不能|是不是|算不算|还保不保"
-)
-# Bank categories a form serves: with the user's own figures the form answers them.
-# A case told with its insurance in view ("保险这块我要怎么弄", "要不要报保险") is the
-# claim checklist's, whatever else it mentions.
-_INSURANCE = re.compile(r"保险|信保|保单|理赔|索赔|报案|insur|claim|polic", re.I)
+# The wording checked after routing lives in knowledge/vocabulary.yaml (each entry's
+# `doc` says what it marks).
+_QUESTION = vocabulary.pattern("question")
+_WHAT_IF = vocabulary.pattern("what_if")
+_A_VALUE = vocabulary.pattern("a_value")
+_CORRECTION = vocabulary.pattern("correction")
+LANG_REQUEST = vocabulary.pattern("language_request")
+_CHECKLIST_AGAIN = vocabulary.pattern("checklist_again")
+_ASKS_DOCS = vocabulary.pattern("asks_documents")
+_DUE_WORDS = vocabulary.pattern("due_words")
+_HAVE = vocabulary.pattern("have")
+_NO_BAD_DEBT = vocabulary.pattern("no_bad_debt")
+_OWN_CLAIM = vocabulary.pattern("own_claim")
+_ASKS = vocabulary.pattern("asks")
+_INSURANCE = vocabulary.pattern("insurance")
+_DOMAIN = vocabulary.pattern("domain")
 # The routing model's probability for a form at which a how-it-works reading by the
 # answer bank no longer turns the turn into a knowledge question (set on the dev split).
 MODEL_KEEPS_FORM = 0.7
+# Bank categories a form serves: with the user's own figures the form answers them.
 FORM_TOPICS = {
     "quote": {"premium"},
     "claim": {"claims", "disputes", "duties"},
     "calculator": {"dso", "cash_ratio", "payment_plans"},
 }
-_DOMAIN = re.compile(
-    r"信用|保险|信保|应收|账|赊销|买家|买方|坏账|credit|insur|receivabl|buyer|invoice", re.I
-)
 
 
 @dataclass
@@ -181,9 +127,7 @@ def _as_cause(value: Any) -> Cause:
     )
 
 
-_MONTHLY = re.compile(
-    r"每月|每个月|月均|平均每月|一个月|per month|a month|monthly|/\s*(month|mo|月)", re.I
-)
+_MONTHLY = vocabulary.pattern("monthly")
 
 
 def _monthly(text: str, amount: float) -> bool:
@@ -199,13 +143,7 @@ def _monthly(text: str, amount: float) -> bool:
 
 # "按一个月算", "那是一个季度的", "that was monthly", "per quarter": the message is about
 # which period the figures cover (not "这个月生意不好", "we get new buyers every month").
-_PERIOD_POINT = re.compile(
-    r"按.{0,8}(算|计)|是.{0,6}(月|季|年)|(月|季度?|年)的?(赊销|销售|数|数据|额|金额)?$|"
-    r"\b(was|were|is|are|it'?s|that'?s|for|over|covers?|covering)\b.{0,20}"
-    r"\b(month|quarter|year|annual|half)|\b(per|a) (month|quarter|year)\b|"
-    r"^\W*(monthly|quarterly|annual|yearly)\W*$",
-    re.I,
-)
+_PERIOD_POINT = vocabulary.pattern("period_point")
 
 
 def _period_is_the_point(text: str) -> bool:
