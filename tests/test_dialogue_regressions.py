@@ -615,3 +615,67 @@ def test_a_calculator_named_by_no_cue_word_is_the_one_the_model_reads(bot: Assis
         "how much in sales do we need to offset it?",
     )
     assert tool(reply, "recovery_sales") == {"bad_debt": 50_000, "margin_pct": 20}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "发货3个月了钱还没到账，客户也没说货有什么问题，就是一直拖着说资金周转困难，"
+        "我们买了信用险，这个能报吗",
+        "Our customer is 90 days late on a 200k invoice and our credit insurance covers them. "
+        "Can we claim?",
+    ],
+)
+def test_an_insured_account_gone_bad_asked_about_is_a_claim_to_check(
+    bot: Assistant, message: str
+) -> None:
+    reply = talk(bot, message)
+    assert tool(reply, "claim_checklist")["cause"] == "protracted_default"
+
+
+def test_a_promised_date_is_not_the_due_date_and_project_money_is_money(
+    bot: Assistant,
+) -> None:
+    reply = talk(
+        bot,
+        "有个客户欠我们30万项目款，要了快两年了，每次都说再等等下周一定，这种情况还能找保险公司理赔吗",
+    )
+    args = tool(reply, "claim_checklist")
+    assert args["amount"] == 300_000
+    assert "due_date" not in args  # "下周一定" is the buyer's promise
+    later = talk(bot, "客户欠我们30万项目款，每次都说下周一定 我要索赔", "合同约定2024年12月底付清")
+    assert tool(later, "claim_checklist")["due_date"] == "2024-12-31"
+
+
+def test_the_small_claims_tribunal_is_a_court_not_an_insurance_claim(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "HK company here. customer owes us HK$68,000 for goods delivered and just ignores our "
+        "invoices. can i take them to the Small Claims Tribunal myself?",
+    )
+    assert not [c for c in reply.tool_calls if c.name == "claim_checklist"], reply.answer
+
+
+def test_a_plan_by_months_and_day_of_month_answers_first_then_checks_the_due_date(
+    bot: Assistant,
+) -> None:
+    first = talk(bot, "帮我排个还款计划，客户欠12万，分6个月，每月10号还")
+    args = tool(first, "payment_plan")
+    assert (args["instalments"], args["first_date"], args["interval_days"]) == (
+        6,
+        "2026-12-10",  # the next 10th after 28 November
+        30,
+    )
+    assert "original_due_date" not in args  # answered first, not asked for
+    result = next(c for c in first.tool_calls if c.name == "payment_plan").result
+    assert result["needs_consent"] is None and result["mep_end"] is None
+    assert "原应付款日" in first.answer
+    checked = talk(bot, "帮我排个还款计划，客户欠12万，分6个月，每月10号还", "原来是10月20号到期的")
+    again = next(c for c in checked.tool_calls if c.name == "payment_plan").result
+    assert again["mep_end"] == "2026-12-19"
+    assert [i["needs_consent"] for i in again["schedule"]][:2] == [False, True]
+
+
+def test_a_bare_first_instalment_day_already_past_means_next_month(bot: Assistant) -> None:
+    reply = talk(bot, "客户欠6万，分3期还，10号还第一期，原定10月20号到期")
+    assert tool(reply, "payment_plan")["first_date"] == "2026-12-10"

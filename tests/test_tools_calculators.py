@@ -359,3 +359,20 @@ def test_rounding_handles_any_finite_amount(value: float) -> None:
 
     assert half_up(value, 2) == value  # no decimal.InvalidOperation above 28 digits
     assert half_up(2.675, 2) == 2.68  # still commercial rounding
+
+
+def test_plan_without_the_original_due_date_is_laid_out_and_says_it_is_unchecked() -> None:
+    result = payment_plan(
+        PaymentPlanInput(amount=90_000, instalments=3, first_date=date(2026, 6, 1)),
+        POLICY,
+        lang="en",
+    )
+    assert [i.date for i in result.schedule] == [
+        date(2026, 6, 1),
+        date(2026, 7, 1),
+        date(2026, 8, 1),
+    ]
+    assert result.total == 90_000
+    assert result.needs_consent is None and result.mep_end is None
+    assert all(i.needs_consent is None for i in result.schedule)
+    assert "original due date" in result.warnings[0]

@@ -189,12 +189,13 @@ CALCULATORS: dict[str, Form] = {
                 "date",
                 r"第一期|首期|首付|第一笔|开始|起|从|first|starting|start|from|beginning",
                 default=True,
+                future=True,
             ),
             SlotSpec("amount", "money", r"欠|共|总|合计|金额|货款|owe|total|amount", default=True),
             SlotSpec("instalments", "instalments", r"", default=True),
             SlotSpec("interval_days", "interval", r"", default=True),
         ],
-        required=["amount", "instalments", "first_date", "original_due_date"],
+        required=["amount", "instalments", "first_date"],
     ),
 }
 

@@ -58,6 +58,8 @@ _OWN_CLAIM = vocabulary.pattern("own_claim")
 _ASKS = vocabulary.pattern("asks")
 _INSURANCE = vocabulary.pattern("insurance")
 _DOMAIN = vocabulary.pattern("domain")
+_INSURED_CASE = vocabulary.pattern("insured_case")
+_CLAIM_QUESTION = vocabulary.pattern("claim_question")
 # The routing model's probability for a form at which a how-it-works reading by the
 # answer bank no longer turns the turn into a knowledge question (set on the dev split).
 MODEL_KEEPS_FORM = 0.7
@@ -239,6 +241,8 @@ class DialogueManager:
             cued=route.via == "rule",
         ):
             intent = "knowledge"
+        elif intent == "knowledge" and self._insured_case(text, lang):
+            intent = "claim"
         elif (
             intent in ("knowledge", "oos", "chitchat")
             and active == "lead"
@@ -375,6 +379,24 @@ class DialogueManager:
         if COMPUTE.search(text) and top.score < cal["override"]:
             return False
         return top.score >= cal["suggest"]
+
+    def _insured_case(self, text: str, lang: str) -> bool:
+        """The user's own insured account gone bad, asked about as a claim ("发货3个月了钱还
+        没到账…我们买了信用险，这个能报吗", "our insurer covers them, can we claim?"): the
+        claim checklist, unless the bank answers a narrower question on another topic
+        outright ("…没在60天内报逾期，还能赔吗" is the late-notification rule)."""
+        if not (
+            forms.detect_cause(text) and _INSURED_CASE.search(text) and _CLAIM_QUESTION.search(text)
+        ):
+            return False
+        cal = self.answerer.engine.matcher.cal
+        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+        if not matches:
+            return True
+        top = matches[0]
+        return top.category != OFFTOPIC and not (
+            top.category not in FORM_TOPICS["claim"] and top.score >= cal["override"]
+        )
 
     @staticmethod
     def _figures(

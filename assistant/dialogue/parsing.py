@@ -750,7 +750,7 @@ _EN_MAG = {
     "mil": 1e6,
 }
 _NOT_MONEY_AFTER = re.compile(
-    r"\s*[多余来几]?\s*(?:[个家位名户间笔期次单人天日号年月周%‰倍条款项岁度点成折]|星期|礼拜"
+    r"\s*[多余来几]?\s*(?:[个家位名户间笔期次单人天日号年月周%‰倍条款岁度点成折]|项(?!目)|星期|礼拜"
     r"|(?i:percent|per\s?cent|pct|days?|weeks?|months?|years?|buyers?|customers?|clients?"
     r"|times)(?![a-z]))"
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from assistant.dialogue import parsing
+from assistant.dialogue import parsing, vocabulary
 from assistant.dialogue.parsing import Quantity
 
 
@@ -24,6 +24,9 @@ class SlotSpec:
     kind: str  # money | days | pct | count | date | instalments | interval
     cues: str  # regular expression of words that name this field
     default: bool = False  # takes an un-cued value of its kind
+    # A date still to come (a first instalment): a bare day of the month ("10号") already
+    # past this month means next month's.
+    future: bool = False
 
 
 def _cue_distance(text: str, q_start: int, q_end: int, cues: re.Pattern[str]) -> int | None:
@@ -58,15 +61,60 @@ def _quantities(text: str, kind: str, today: date) -> list[Quantity]:
     if kind == "count":
         return _find_counts(text)
     if kind == "date":
-        return [
+        found = [
             Quantity(value=float(d.toordinal()), start=s, end=e, raw=text[s:e], kind="date")
             for d, s, e in parsing.find_dates(text, today)
         ]
+        return sorted(found + _monthly_days(text, today, found), key=lambda q: q.start)
     if kind == "instalments":
         return _find_instalments(text)
     if kind == "interval":
         return _find_interval(text)
     return []
+
+
+_MONTHLY_DAY = re.compile(
+    r"每(?:个)?月\s*(\d{1,2})\s*[号日]|\bon the (\d{1,2})(?:st|nd|rd|th)? of (?:each|every) month",
+    re.I,
+)
+_BARE_DAY = re.compile(r"^\s*(?:the\s+)?(\d{1,2})\s*(?:[号日]|st|nd|rd|th)\s*$", re.I)
+
+
+def _next_day_of_month(day: int, today: date) -> date | None:
+    """The next date (after today) falling on ``day`` of a month."""
+    year, month = today.year, today.month
+    for _ in range(3):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            d = None
+        if d is not None and d > today:
+            return d
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _monthly_days(text: str, today: date, found: list[Quantity]) -> list[Quantity]:
+    """ "每月10号还", "on the 10th of each month": the first such day to come."""
+    out = []
+    for m in _MONTHLY_DAY.finditer(text):
+        if any(q.start < m.end() and m.start() < q.end for q in found):
+            continue
+        d = _next_day_of_month(int(m.group(1) or m.group(2)), today)
+        if d is not None:
+            # The day alone is the date; "每月" stays for the interval.
+            g = 1 if m.group(1) else 2
+            out.append(Quantity(float(d.toordinal()), m.start(g), m.end(), m.group(0), "date"))
+    return out
+
+
+def _value(spec: SlotSpec, q: Quantity, today: date) -> Any:
+    """A quantity as the field's value: a future date field rolls a past bare day forward."""
+    value = _typed(spec.kind, q.value)
+    m = _BARE_DAY.match(q.raw) if spec.kind == "date" else None
+    if spec.future and m and value <= today:
+        return _next_day_of_month(int(m.group(1)), today) or value
+    return value
 
 
 _COUNT_RE = re.compile(
@@ -89,6 +137,8 @@ def _find_counts(text: str) -> list[Quantity]:
 
 _INST_RE = re.compile(
     r"(?<![第每])(?:分\s*|共\s*|总共\s*|一共\s*)?(\d+|[一二三四五六七八九十两]+)\s*(?:期|次|笔|个月还清)(?!限)|"
+    r"分\s*(\d+|[一二三四五六七八九十两]+)\s*个月|"
+    r"\bover (\d+|two|three|four|five|six|seven|eight|nine|ten|twelve) months\b|"
     r"(\d+|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(?:equal\s+|monthly\s+)?"
     r"(?:instal+ments?|payments|parts|tranches)",
     re.IGNORECASE,
@@ -98,7 +148,7 @@ _INST_RE = re.compile(
 def _find_instalments(text: str) -> list[Quantity]:
     out = []
     for m in _INST_RE.finditer(text):
-        raw = m.group(1) or m.group(2)
+        raw = m.group(1) or m.group(2) or m.group(3) or m.group(4)
         v = parsing.parse_number(raw)  # digits, Chinese numerals and English words
         before = text[max(0, m.start() - 2) : m.start()]
         if re.search(r"[还付]$", before) and not m.group(0).startswith(("分", "共")):
@@ -114,7 +164,7 @@ _EVERY_N = re.compile(
 )
 
 _INTERVALS = [
-    (re.compile(r"每(个)?月|按月|月付|monthly|every month|a month", re.I), 30),
+    (re.compile(r"每(个)?月|按月|月付|monthly|every month|each month|a month", re.I), 30),
     (re.compile(r"每两周|每隔两周|双周|biweekly|fortnightly|every (two|2) weeks", re.I), 14),
     (re.compile(r"每周|每星期|按周|weekly|every week", re.I), 7),
     (re.compile(r"每季度|按季|每三个月|quarterly|every quarter", re.I), 90),
@@ -142,6 +192,7 @@ def _find_interval(text: str) -> list[Quantity]:
 
 # "账期不是60天是90天", "20 million, not 30": the negated value is the wrong one.
 _NEGATED_VALUE = re.compile(r"(不是|并非|而不是|不再是|\bnot|isn'?t|instead of)\s*$", re.I)
+_PROMISED = vocabulary.pattern("promised_date")
 _PER_YEAR = re.compile(
     r"^(一|1|每|全|整|两|二|三|四|五|\d)?\s*个?\s*年$|^(a|one|per|\d+|two|three)\s+years?$|^years?$",
     re.I,
@@ -178,6 +229,7 @@ def extract(
         if kind not in kinds:
             continue
         kind_specs = [s for s in specs if s.kind == kind]
+        by_name = {s.name: s for s in kind_specs}
         cue_res = {s.name: re.compile(s.cues, re.IGNORECASE) for s in kind_specs if s.cues}
         quantities = [
             q
@@ -204,19 +256,24 @@ def extract(
             if qi in taken or name in found:
                 continue
             taken.add(qi)
-            found[name] = _typed(kind, quantities[qi].value)
+            found[name] = _value(by_name[name], quantities[qi], today)
         # Phase 2: the rest go to the field just asked for, then to the default field.
         for qi, q in enumerate(quantities):
             if qi in taken:
                 continue
             free = [s.name for s in kind_specs if s.name not in found]
             target = next((n for n in asked if n in free), None)
-            if target is None and use_defaults:
+            if (
+                target is None
+                and use_defaults
+                and not (kind == "date" and _PROMISED.search(text[max(0, q.start - 8) : q.start]))
+            ):
+                # A date the buyer promised ("每次都说下周一定") is no date of the case.
                 target = next((s.name for s in kind_specs if s.default and s.name in free), None)
             if target is None:
                 continue
             taken.add(qi)
-            found[target] = _typed(kind, q.value)
+            found[target] = _value(by_name[target], q, today)
         used += [(quantities[qi].start, quantities[qi].end) for qi in taken]
     return found
 

@@ -256,8 +256,11 @@ class PaymentPlanInput(ToolInput):
         le=365,
         description=("Days between instalments; 30 means monthly, on the same day of each month."),
     )
-    original_due_date: SaneDate = Field(
-        description="Original due date of the oldest unpaid invoice (YYYY-MM-DD)."
+    original_due_date: SaneDate | None = Field(
+        None,
+        description="Original due date of the oldest unpaid invoice (YYYY-MM-DD). Optional: "
+        "without it the schedule is laid out but not checked against the policy's "
+        "60-day line, and the result says so.",
     )
 
     _sane_dates = field_validator("first_date", "original_due_date")(staticmethod(sane_date))
@@ -275,21 +278,52 @@ class Instalment(BaseModel):
     n: int
     date: date
     amount: float
-    needs_consent: bool = Field(
-        description="Falls after the maximum extension period: insurer's prior consent needed."
+    needs_consent: bool | None = Field(
+        description="Falls after the maximum extension period: insurer's prior consent needed "
+        "(null when the original due date was not given)."
     )
-    days_after_due: int
+    days_after_due: int | None
 
 
 class PaymentPlanResult(BaseModel):
     schedule: list[Instalment]
     total: float
-    mep_end: date = Field(description="Last day of the maximum extension period.")
-    notification_deadline: date
-    needs_consent: bool
+    mep_end: date | None = Field(
+        description="Last day of the maximum extension period (null without the due date)."
+    )
+    notification_deadline: date | None
+    needs_consent: bool | None
     warnings: list[str]
     notes: list[str] = Field(default_factory=list)
     clause: int = Field(description="Article on extensions and payment plans.")
+
+
+def _unchecked_plan(inp: PaymentPlanInput, policy: PolicyParams, lang: Lang) -> PaymentPlanResult:
+    """Answer first: the schedule from the amount, count and first date alone, saying
+    that it is not yet checked against the 60-day line and what would check it."""
+    dates = _instalment_dates(inp.first_date, inp.instalments, inp.interval_days)
+    schedule = [
+        Instalment(n=i + 1, date=d, amount=a, needs_consent=None, days_after_due=None)
+        for i, (d, a) in enumerate(
+            zip(dates, _split_cents(inp.amount, inp.instalments), strict=True)
+        )
+    ]
+    plan_clause = clause_label(policy.clauses.after_overdue, lang)
+    notes = [_t(lang, "plan.stop_credit", days=policy.overdue.mep_days, clause=plan_clause)]
+    if inp.interval_days == MONTHLY_INTERVAL_DAYS and inp.instalments > 1:
+        notes.append(_t(lang, "plan.monthly"))
+    if inp.instalments > 1:
+        notes.append(_t(lang, "plan.rounding"))
+    return PaymentPlanResult(
+        schedule=schedule,
+        total=float(sum(Decimal(repr(item.amount)) for item in schedule)),
+        mep_end=None,
+        notification_deadline=None,
+        needs_consent=None,
+        warnings=[_t(lang, "plan.unchecked", days=policy.overdue.mep_days, clause=plan_clause)],
+        notes=notes,
+        clause=policy.clauses.after_overdue,
+    )
 
 
 def add_months(day: date, months: int) -> date:
@@ -325,6 +359,8 @@ def payment_plan(
     """
     c = policy.clauses
     due = inp.original_due_date
+    if due is None:
+        return _unchecked_plan(inp, policy, lang)
     mep_end = due + timedelta(days=policy.overdue.mep_days)
     notice = due + timedelta(days=policy.overdue.notification_days)
     claim_deadline = notice + timedelta(

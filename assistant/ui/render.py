@@ -312,27 +312,36 @@ def plan_html(r: PaymentPlanResult, lang: str) -> str:
     lang = _lang(lang)
     rows = []
     for item in r.schedule:
-        flag = (
-            f'<span class="ca-tag ca-tag-warn">{esc(ui_text(lang, "calc.needs_consent"))}</span>'
-            if item.needs_consent
-            else f'<span class="ca-tag">{esc(ui_text(lang, "calc.within_mep"))}</span>'
-        )
+        if item.needs_consent is None:  # no original due date: not checked yet
+            flag = ""
+        elif item.needs_consent:
+            flag = (
+                f'<span class="ca-tag ca-tag-warn">{esc(ui_text(lang, "calc.needs_consent"))}'
+                "</span>"
+            )
+        else:
+            flag = f'<span class="ca-tag">{esc(ui_text(lang, "calc.within_mep"))}</span>'
+
         rows.append(
             f'<tr class="{"ca-bad" if item.needs_consent else ""}"><td>{item.n}</td>'
             f"<td>{esc(fmt_date(item.date, lang))}</td>"
             f'<td class="ca-num">{esc(money(item.amount, lang))}</td><td>{flag}</td></tr>'
         )
-    dates = ui_text(
-        lang,
-        "calc.plan_dates",
-        mep=fmt_date(r.mep_end, lang),
-        notice=fmt_date(r.notification_deadline, lang),
+    dates = (
+        ui_text(
+            lang,
+            "calc.plan_dates",
+            mep=fmt_date(r.mep_end, lang),
+            notice=fmt_date(r.notification_deadline, lang),
+        )
+        if r.mep_end is not None and r.notification_deadline is not None
+        else ""  # not checked yet: the warning says so
     )
     return (
         '<div class="ca-result ca-plan">'
         f'<p class="ca-headline">{esc(ui_text(lang, "calc.plan_headline", n=len(r.schedule), total=money(r.total, lang)))}</p>'  # noqa: E501
-        f'<p class="ca-note">{esc(dates)}</p>'
-        '<table class="ca-table"><thead><tr>'
+        + (f'<p class="ca-note">{esc(dates)}</p>' if dates else "")
+        + '<table class="ca-table"><thead><tr>'
         f"<th>{esc(ui_text(lang, 'calc.col_n'))}</th>"
         f"<th>{esc(ui_text(lang, 'calc.col_date'))}</th>"
         f"<th>{esc(ui_text(lang, 'calc.col_amount'))}</th>"
