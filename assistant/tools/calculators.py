@@ -298,34 +298,6 @@ class PaymentPlanResult(BaseModel):
     clause: int = Field(description="Article on extensions and payment plans.")
 
 
-def _unchecked_plan(inp: PaymentPlanInput, policy: PolicyParams, lang: Lang) -> PaymentPlanResult:
-    """Answer first: the schedule from the amount, count and first date alone, saying
-    that it is not yet checked against the 60-day line and what would check it."""
-    dates = _instalment_dates(inp.first_date, inp.instalments, inp.interval_days)
-    schedule = [
-        Instalment(n=i + 1, date=d, amount=a, needs_consent=None, days_after_due=None)
-        for i, (d, a) in enumerate(
-            zip(dates, _split_cents(inp.amount, inp.instalments), strict=True)
-        )
-    ]
-    plan_clause = clause_label(policy.clauses.after_overdue, lang)
-    notes = [_t(lang, "plan.stop_credit", days=policy.overdue.mep_days, clause=plan_clause)]
-    if inp.interval_days == MONTHLY_INTERVAL_DAYS and inp.instalments > 1:
-        notes.append(_t(lang, "plan.monthly"))
-    if inp.instalments > 1:
-        notes.append(_t(lang, "plan.rounding"))
-    return PaymentPlanResult(
-        schedule=schedule,
-        total=float(sum(Decimal(repr(item.amount)) for item in schedule)),
-        mep_end=None,
-        notification_deadline=None,
-        needs_consent=None,
-        warnings=[_t(lang, "plan.unchecked", days=policy.overdue.mep_days, clause=plan_clause)],
-        notes=notes,
-        clause=policy.clauses.after_overdue,
-    )
-
-
 def add_months(day: date, months: int) -> date:
     """Same day ``months`` later, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
     index = day.month - 1 + months
@@ -356,33 +328,60 @@ def payment_plan(
 
     Instalments after the maximum extension period need the insurer's prior consent
     (clause 26); the overdue notification deadline (clause 25) applies regardless.
+    Without the original due date the schedule is laid out first and marked unchecked.
     """
     c = policy.clauses
     due = inp.original_due_date
-    if due is None:
-        return _unchecked_plan(inp, policy, lang)
-    mep_end = due + timedelta(days=policy.overdue.mep_days)
-    notice = due + timedelta(days=policy.overdue.notification_days)
-    claim_deadline = notice + timedelta(
-        days=policy.claim_deadline.default_days_after_notification_deadline
-    )
+    mep_end = due + timedelta(days=policy.overdue.mep_days) if due else None
+    notice = due + timedelta(days=policy.overdue.notification_days) if due else None
     dates = _instalment_dates(inp.first_date, inp.instalments, inp.interval_days)
     schedule = [
         Instalment(
             n=i + 1,
             date=d,
             amount=a,
-            needs_consent=d > mep_end,
-            days_after_due=(d - due).days,
+            needs_consent=None if mep_end is None else d > mep_end,
+            days_after_due=None if due is None else (d - due).days,
         )
         for i, (d, a) in enumerate(
             zip(dates, _split_cents(inp.amount, inp.instalments), strict=True)
         )
     ]
+    plan_clause = clause_label(c.after_overdue, lang)
+    if due is None or mep_end is None or notice is None:
+        warnings = [_t(lang, "plan.unchecked", days=policy.overdue.mep_days, clause=plan_clause)]
+        notes: list[str] = []
+    else:
+        warnings, notes = _plan_checks(schedule, mep_end, notice, policy, lang)
+    notes.append(_t(lang, "plan.stop_credit", days=policy.overdue.mep_days, clause=plan_clause))
+    if inp.interval_days == MONTHLY_INTERVAL_DAYS and inp.instalments > 1:
+        notes.append(_t(lang, "plan.monthly"))
+    if inp.instalments > 1:
+        notes.append(_t(lang, "plan.rounding"))
+    return PaymentPlanResult(
+        schedule=schedule,
+        total=float(sum(Decimal(repr(item.amount)) for item in schedule)),
+        mep_end=mep_end,
+        notification_deadline=notice,
+        needs_consent=None if due is None else any(i.needs_consent for i in schedule),
+        warnings=warnings,
+        notes=notes,
+        clause=c.after_overdue,
+    )
+
+
+def _plan_checks(
+    schedule: list[Instalment], mep_end: date, notice: date, policy: PolicyParams, lang: Lang
+) -> tuple[list[str], list[str]]:
+    """(warnings, notes) of a schedule checked against the 60-day line and the deadlines."""
+    c = policy.clauses
+    claim_deadline = notice + timedelta(
+        days=policy.claim_deadline.default_days_after_notification_deadline
+    )
+    last = schedule[-1].date
     late = [item for item in schedule if item.needs_consent]
     plan_clause = clause_label(c.after_overdue, lang)
     notice_clause = clause_label(c.overdue_notification, lang)
-
     warnings: list[str] = []
     notes: list[str] = []
     if late:
@@ -399,37 +398,16 @@ def payment_plan(
         )
     else:
         notes.append(_t(lang, "plan.within", mep=fmt_date(mep_end, lang), clause=plan_clause))
-    if dates[-1] > notice:
-        warnings.append(
-            _t(lang, "plan.notice_open", deadline=fmt_date(notice, lang), clause=notice_clause)
-        )
-    else:
-        warnings.append(
-            _t(lang, "plan.notice_backup", deadline=fmt_date(notice, lang), clause=notice_clause)
-        )
-    if dates[-1] > claim_deadline:
+    key = "plan.notice_open" if last > notice else "plan.notice_backup"
+    warnings.append(_t(lang, key, deadline=fmt_date(notice, lang), clause=notice_clause))
+    if last > claim_deadline:
         warnings.append(
             _t(
                 lang,
                 "plan.past_claim",
-                last=fmt_date(dates[-1], lang),
+                last=fmt_date(last, lang),
                 claim=fmt_date(claim_deadline, lang),
                 clause=clause_label(c.claim_deadline, lang),
             )
         )
-    notes.append(_t(lang, "plan.stop_credit", days=policy.overdue.mep_days, clause=plan_clause))
-    if inp.interval_days == MONTHLY_INTERVAL_DAYS and inp.instalments > 1:
-        notes.append(_t(lang, "plan.monthly"))
-    if inp.instalments > 1:
-        notes.append(_t(lang, "plan.rounding"))
-
-    return PaymentPlanResult(
-        schedule=schedule,
-        total=float(sum(Decimal(repr(item.amount)) for item in schedule)),
-        mep_end=mep_end,
-        notification_deadline=notice,
-        needs_consent=bool(late),
-        warnings=warnings,
-        notes=notes,
-        clause=c.after_overdue,
-    )
+    return warnings, notes
