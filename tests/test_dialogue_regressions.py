@@ -679,3 +679,27 @@ def test_a_plan_by_months_and_day_of_month_answers_first_then_checks_the_due_dat
 def test_a_bare_first_instalment_day_already_past_means_next_month(bot: Assistant) -> None:
     reply = talk(bot, "客户欠6万，分3期还，10号还第一期，原定10月20号到期")
     assert tool(reply, "payment_plan")["first_date"] == "2026-12-10"
+
+
+def test_figures_with_a_how_it_works_question_get_the_result_and_the_answer(
+    bot: Assistant,
+) -> None:
+    reply = talk(
+        bot,
+        "老板天天说要把DSO降下来，DSO到底怎么算？我们月销售500万左右，应收账款挂着1500万，这算高吗",
+    )
+    assert tool(reply, "dso")["receivables"] == 15_000_000
+    search = tool(reply, "search_knowledge")
+    assert search["query"]
+    entry = next(c for c in reply.tool_calls if c.name == "search_knowledge").result
+    assert entry["kind"] == "faq" and entry["entry_ids"][0].startswith("zh-dso")
+    # The bank answer's markers follow the tool's: every [n] in the text has its citation.
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", reply.answer)}
+    assert markers and markers <= {c.n for c in reply.citations}
+    assert len({c.n for c in reply.citations}) == len(reply.citations)
+
+
+def test_a_plain_request_for_the_figure_gets_the_form_alone(bot: Assistant) -> None:
+    reply = talk(bot, "年销售5000万，做电子产品，保费大概多少？")
+    assert tool(reply, "estimate_premium")["annual_credit_sales"] == 50_000_000
+    assert not [c for c in reply.tool_calls if c.name == "search_knowledge"]

@@ -289,11 +289,14 @@ class DialogueManager:
             or bool(_CORRECTION.search(text))
         )
         if intent == "quote" or intent == "estimate_premium":
-            return self._quote(text, state, lang, today, explicit)
+            turn = self._quote(text, state, lang, today, explicit)
+            return self._also_asked(turn, text, lang, "quote", continuing)
         if intent in ("claim", "claim_checklist"):
-            return self._claim(text, state, lang, today, explicit)
+            turn = self._claim(text, state, lang, today, explicit)
+            return self._also_asked(turn, text, lang, "claim", continuing)
         if intent in ("calculator", *forms.CALCULATORS):
-            return self._calculator(text, state, lang, today, intent, explicit)
+            turn = self._calculator(text, state, lang, today, intent, explicit)
+            return self._also_asked(turn, text, lang, "calculator", continuing)
         if intent == "lead":
             return self._lead(text, state, lang, session_id, transcript, channel)
         if intent == "oos":
@@ -593,6 +596,35 @@ class DialogueManager:
         if ka.kind in ("offtopic", "none", "suggest"):
             turn.unanswered = ka.log_record()
         return self._remind(turn, state, lang)
+
+    def _also_asked(
+        self, turn: Turn, text: str, lang: str, form: str, continuing: str | None
+    ) -> Turn:
+        """A message with the user's figures that also asks how something works ("DSO到底
+        怎么算？我们月销售500万，应收1500万，这算高吗", "Credit sales are about RMB 6m a year.
+        Is credit insurance even worth it for us?") gets the form's result and, below it,
+        the answer-bank entry the question matches outright, cited like any bank answer."""
+        # A plain question for the form's own figure ("保费大概多少？") is the form's alone:
+        # only how-it-works wording (the form's knowledge cues in intents.yaml) adds an
+        # answer. (Adding one for any question on another topic was tried: no dev gain, and
+        # 2 of 5 additions on the scripted conversations were beside the point.)
+        if continuing or turn.refusal or not self.router.knowledge_like(form, text):
+            return turn
+        ka = self.answerer.answer(text, lang)
+        if ka.kind != "faq" or not ka.entry_ids or not ka.matches:
+            return turn
+        if ka.matches[0].category == OFFTOPIC:
+            return turn
+        offset = max((c.n for c in turn.citations), default=0)
+        body = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", ka.body)
+        head = t(lang, "dialogue.also_asked", question=ka.matches[0].question)
+        turn.answer += f"\n\n{head}\n{body}"
+        turn.citations = [
+            *turn.citations,
+            *(c.model_copy(update={"n": c.n + offset}) for c in ka.citations),
+        ]
+        turn.tool_calls = [*turn.tool_calls, self._search_call(text, ka)]
+        return turn
 
     @staticmethod
     def _search_call(text: str, ka: Any) -> ToolCall:
