@@ -703,3 +703,13 @@ def test_a_plain_request_for_the_figure_gets_the_form_alone(bot: Assistant) -> N
     reply = talk(bot, "年销售5000万，做电子产品，保费大概多少？")
     assert tool(reply, "estimate_premium")["annual_credit_sales"] == 50_000_000
     assert not [c for c in reply.tool_calls if c.name == "search_knowledge"]
+
+
+def test_chips_never_offer_a_value_the_quote_already_holds(bot: Assistant) -> None:
+    first = talk(bot, "年销售5000万，保费多少")
+    offered = [c for c in first.suggestions if "40%" in c]
+    assert offered, first.suggestions  # the refinement chip is offered at first…
+    sid = first.session_id
+    second = bot.chat("最大客户占40%", session_id=sid)
+    assert tool(second, "estimate_premium")["largest_buyer_share_pct"] == 40
+    assert not [c for c in second.suggestions if "40%" in c], second.suggestions  # …not after

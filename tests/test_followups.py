@@ -42,6 +42,8 @@ ROWS = [
     (QZ, "第一大客户占40%", "estimate_premium", {"largest_buyer_share_pct": 40}),
     (QZ, "前两年没坏账", "estimate_premium", {"bad_debt_losses_3y": 0}),
     (QZ, "前两年都没什么坏账", "estimate_premium", {"bad_debt_losses_3y": 0}),
+    (QZ, "過去三年冇壞賬", "estimate_premium", {"bad_debt_losses_3y": 0}),
+    (QZ, "客户都几好，差唔多冇坏账", "estimate_premium", {"bad_debt_losses_3y": 0}),
     (QZ, "近三年坏账一共60万", "estimate_premium", {"bad_debt_losses_3y": 600000}),
     (QZ, "去年坏了50万", "estimate_premium", {"bad_debt_losses_3y": 500000}),
     (QZ, "赔付比例想要九成", "estimate_premium", {"indemnity_pct": 90}),

@@ -95,7 +95,7 @@ def _fresh_chips(handle: Callable[..., Turn]) -> Callable[..., Turn]:
     @functools.wraps(handle)
     def wrapper(self: DialogueManager, text: str, state: dict[str, Any], **kw: Any) -> Turn:
         turn = handle(self, text, state, **kw)
-        turn.suggestions = self._not_just_done(turn, text)
+        turn.suggestions = self._not_just_done(turn, text, state, kw.get("today"))
         return turn
 
     return wrapper
@@ -179,10 +179,18 @@ class DialogueManager:
 
     # -- entry ----------------------------------------------------------------------------
 
-    def _not_just_done(self, turn: Turn, text: str) -> list[str]:
+    def _not_just_done(
+        self,
+        turn: Turn,
+        text: str,
+        state: dict[str, Any] | None = None,
+        today: date | None = None,
+    ) -> list[str]:
         """Chips never offer what this turn just did: the question just asked or answered,
-        or the form or hand-off that just ran ("联系专家" after the hand-off); nor one chip
-        twice (a runner-up that is also a related entry)."""
+        the form or hand-off that just ran ("联系专家" after the hand-off), or a value the
+        quote already holds ("最大客户占比40%" once 40% was given); nor one chip twice (a
+        runner-up that is also a related entry)."""
+        held = (state or {}).get("slots", {}).get("estimate_premium") or {}
         said = {_chip_key(text)}
         if turn.entry_id:
             said.add(_chip_key(self.answerer.engine.matcher.by_entry_id.get(turn.entry_id, "")))
@@ -193,6 +201,10 @@ class DialogueManager:
                 continue
             if action and self.router.hits(action, normalize_query(chip)):
                 continue
+            if turn.intent == "quote" and held:
+                values = slots.extract(chip, forms.QUOTE.slots, today=today or date.today())
+                if values and all(held.get(k) == v for k, v in values.items()):
+                    continue  # re-running the quote with it would change nothing
             said.add(_chip_key(chip))  # and never the same chip twice
             out.append(chip)
         return out
@@ -733,6 +745,9 @@ class DialogueManager:
         found = slots.extract(
             text, forms.QUOTE.slots, today=today, asked=asked, use_defaults=explicit
         )
+        if _NO_BAD_DEBT.search(text):
+            # Before the bare-value fallback: "過去三年冇壞賬" is no three-year credit term.
+            found["bad_debt_losses_3y"] = 0.0
         if not found and asked:
             for name in asked:
                 if name == "industry":
@@ -745,8 +760,6 @@ class DialogueManager:
         if share and "annual_credit_sales" in found:
             # "营收2.5亿，赊销大概占八成": only the credit part is insured.
             found["annual_credit_sales"] = round(found["annual_credit_sales"] * share / 100, 2)
-        if _NO_BAD_DEBT.search(text):
-            found["bad_debt_losses_3y"] = 0.0
         if "annual_credit_sales" in found and _monthly(text, found["annual_credit_sales"]):
             # "每月赊销200万" / "2.5M RMB per month": the form wants a year.
             found["annual_credit_sales"] = round(found["annual_credit_sales"] * 12, 2)
