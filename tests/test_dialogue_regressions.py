@@ -713,3 +713,27 @@ def test_chips_never_offer_a_value_the_quote_already_holds(bot: Assistant) -> No
     second = bot.chat("最大客户占40%", session_id=sid)
     assert tool(second, "estimate_premium")["largest_buyer_share_pct"] == 40
     assert not [c for c in second.suggestions if "40%" in c], second.suggestions  # …not after
+
+
+def test_sales_with_another_question_get_the_quote_first_then_the_answer(
+    bot: Assistant,
+) -> None:
+    reply = talk(
+        bot,
+        "Is credit insurance even worth it for us? Five clients trading around 50k each and one "
+        "bigger one at about 150k. Credit sales are roughly RMB 6 million a year",
+    )
+    assert tool(reply, "estimate_premium")["annual_credit_sales"] == 6_000_000
+    entry = next(c for c in reply.tool_calls if c.name == "search_knowledge").result
+    assert entry["kind"] == "faq" and entry["entry_ids"]
+    assert reply.answer.index("CNY") < reply.answer.index("**On “")
+
+
+def test_a_short_price_question_beside_the_figures_adds_no_entry(bot: Assistant) -> None:
+    reply = talk(
+        bot,
+        "we sell food products, 40m RMB credit turnover, 30 day terms, zero bad debts the last "
+        "3 years. we'd want 95% cover. ballpark premium?",
+    )
+    assert tool(reply, "estimate_premium")["annual_credit_sales"] == 40_000_000
+    assert not [c for c in reply.tool_calls if c.name == "search_knowledge"]

@@ -72,7 +72,8 @@ QUOTE = Form(
         SlotSpec(
             "largest_buyer_share_pct",
             "pct",
-            r"最大|最多|大客户|占比|占|集中|第一大|largest|biggest|top|share|accounts? for",
+            r"最大|最多|大客户|大头|占比|占|集中|第一大|largest|biggest|big (one|customer|client|buyer)|top|share|"
+            r"accounts? for",
             default=True,
         ),
     ],
@@ -93,7 +94,8 @@ def claim_form(cause: str | None) -> Form:
             SlotSpec(
                 "judgment_on",
                 "date",
-                r"判决|裁决|仲裁|判了|调解书|生效|judg(e)?ment|award|ruling|court decision",
+                r"判决|裁决|仲裁|判了|调解书|生效|judg(e)?ment|award|ruling|court decision|"
+                r"(became |becomes |took |is |was )?effective|in force",
             ),
             SlotSpec(
                 "reported_on",

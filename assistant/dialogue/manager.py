@@ -59,6 +59,7 @@ _ASKS = vocabulary.pattern("asks")
 _INSURANCE = vocabulary.pattern("insurance")
 _DOMAIN = vocabulary.pattern("domain")
 _INSURED_CASE = vocabulary.pattern("insured_case")
+_PREMIUM_WORDS = vocabulary.pattern("premium_words")
 _CLAIM_QUESTION = vocabulary.pattern("claim_question")
 # The routing model's probability for a form at which a how-it-works reading by the
 # answer bank no longer turns the turn into a knowledge question (set on the dev split).
@@ -243,6 +244,7 @@ class DialogueManager:
         intent = route.intent
 
         continuing = self._continues(text, state, intent, route.via, today)
+        also_asked = False
         if continuing:
             intent = continuing
         elif intent in FORM_TOPICS and self._bank_says_knowledge(
@@ -252,7 +254,13 @@ class DialogueManager:
             self._figures(text, intent, route.kind, evidence, today),
             cued=route.via == "rule",
         ):
-            intent = "knowledge"
+            if intent == "quote" and evidence.get("quote") and self._in_scope(text, lang):
+                # Answer first: their annual credit sales give a quote at once ("Is it even
+                # worth it for us? … Credit sales are roughly RMB 6 million a year"), and the
+                # bank's answer to what else they asked follows it.
+                also_asked = True
+            else:
+                intent = "knowledge"
         elif intent == "knowledge" and self._insured_case(text, lang):
             intent = "claim"
         elif (
@@ -302,7 +310,7 @@ class DialogueManager:
         )
         if intent == "quote" or intent == "estimate_premium":
             turn = self._quote(text, state, lang, today, explicit)
-            return self._also_asked(turn, text, lang, "quote", continuing)
+            return self._also_asked(turn, text, lang, "quote", continuing, force=also_asked)
         if intent in ("claim", "claim_checklist"):
             turn = self._claim(text, state, lang, today, explicit)
             return self._also_asked(turn, text, lang, "claim", continuing)
@@ -609,8 +617,40 @@ class DialogueManager:
             turn.unanswered = ka.log_record()
         return self._remind(turn, state, lang)
 
+    def _aside(self, form: str, text: str) -> str | None:
+        """A question sentence beside the figures that asks nothing of the form ("We do
+        about RMB 20m of credit sales a year. Do you cover services as well as goods?"):
+        no figure in it and none of the form's cue words."""
+        # Whole sentences only: a clause cut at a comma ("需要准备些什么") has lost the
+        # context that says which form it is about.
+        for sentence in re.split(r"(?<=[。？?！!；;\n])|(?<=\.)\s+", text):
+            sentence = sentence.strip()
+            if (
+                len(sentence) >= 6
+                and is_question(sentence)
+                and not _A_VALUE.search(sentence)
+                and not self.router.hits(form, sentence)
+                and not (form == "quote" and _PREMIUM_WORDS.search(sentence))
+                and not (form == "calculator" and forms.calculator_kind(sentence))
+            ):
+                return sentence
+        return None
+
+    def _in_scope(self, text: str, lang: str) -> bool:
+        """The answer bank does not read the message as off-topic (花呗, 车险 …)."""
+        cal = self.answerer.engine.matcher.cal
+        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+        return not matches or matches[0].category != OFFTOPIC
+
     def _also_asked(
-        self, turn: Turn, text: str, lang: str, form: str, continuing: str | None
+        self,
+        turn: Turn,
+        text: str,
+        lang: str,
+        form: str,
+        continuing: str | None,
+        *,
+        force: bool = False,
     ) -> Turn:
         """A message with the user's figures that also asks how something works ("DSO到底
         怎么算？我们月销售500万，应收1500万，这算高吗", "Credit sales are about RMB 6m a year.
@@ -620,9 +660,12 @@ class DialogueManager:
         # only how-it-works wording (the form's knowledge cues in intents.yaml) adds an
         # answer. (Adding one for any question on another topic was tried: no dev gain, and
         # 2 of 5 additions on the scripted conversations were beside the point.)
-        if continuing or turn.refusal or not self.router.knowledge_like(form, text):
+        if continuing or turn.refusal:
             return turn
-        ka = self.answerer.answer(text, lang)
+        query = text if force or self.router.knowledge_like(form, text) else self._aside(form, text)
+        if not query:
+            return turn
+        ka = self.answerer.answer(query, lang)
         if ka.kind != "faq" or not ka.entry_ids or not ka.matches:
             return turn
         if ka.matches[0].category == OFFTOPIC:
@@ -826,6 +869,11 @@ class DialogueManager:
         spec = forms.claim_form(filled.get("cause"))
         asked = state.get("asked") if state.get("active") == "claim_checklist" else []
         found = slots.extract(text, spec.slots, today=today, asked=asked, use_defaults=explicit)
+        if not explicit and "amount" not in filled and "amount" not in found:
+            # The claim's only money field: an amount in a follow-up ("到期日是8月31号，18万")
+            # is the amount owed, cue word or not.
+            amount = [s for s in spec.slots if s.name == "amount"]
+            found.update(slots.extract(text, amount, today=today, use_defaults=True))
         if not found and asked:
             for name in asked:
                 if name == "cause":
