@@ -121,12 +121,15 @@ def test_a_job_whose_process_died_is_marked_abandoned_and_no_longer_blocks(
     dead = Store(db)
     ghost = dead.start_ingest_job("ing_ghost", rebuild=False, dry_run=False, runner="gone:1")
     dead.close()
-    jobs = IngestJobs(_replica(kb_settings, db), heartbeat=0.1, stale_after=1.0)
+    # Fresh (a minute's grace, whatever the machine's load): the ghost still blocks.
+    patient = IngestJobs(_replica(kb_settings, db), heartbeat=0.1, stale_after=60.0)
     with pytest.raises(IngestBusyError) as busy:
-        jobs.start()
+        patient.start()
     assert busy.value.job.id == ghost["id"]
+    patient.shutdown()
 
-    time.sleep(1.2)
+    jobs = IngestJobs(_replica(kb_settings, db), heartbeat=0.1, stale_after=1.0)
+    time.sleep(1.2)  # older than this replica's stale age
     job = jobs.start()
     old = jobs.get(ghost["id"])
     assert old is not None and old.status == "failed" and old.error == "abandoned"
