@@ -32,7 +32,7 @@ from assistant.dialogue import forms, parsing, render, slots, vocabulary
 from assistant.dialogue.answer import Answerer, citation_for, offtopic_checked
 from assistant.dialogue.intents import COMPUTE, MODEL_THRESHOLD, IntentRouter
 from assistant.i18n import items, t
-from assistant.matching import OFFTOPIC
+from assistant.matching import OFFTOPIC, EntryMatch
 from assistant.models import Citation, ToolCall
 from assistant.retrieval import normalize_query
 from assistant.tools import leads, premium
@@ -365,7 +365,7 @@ class DialogueManager:
         现在投保还能赔吗" is about buying cover, not a claim to check)."""
         own = figures >= (1 if intent == "quote" else 2)
         cal = self.answerer.engine.matcher.cal
-        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+        matches = self._bank_matches(text, lang)
         if not matches:
             return False
         top = matches[0]
@@ -413,7 +413,7 @@ class DialogueManager:
         ):
             return False
         cal = self.answerer.engine.matcher.cal
-        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+        matches = self._bank_matches(text, lang)
         if not matches:
             return True
         top = matches[0]
@@ -636,10 +636,15 @@ class DialogueManager:
                 return sentence
         return None
 
+    def _bank_matches(self, text: str, lang: str) -> list[EntryMatch]:
+        """The answer bank's best entries for a message, an off-topic exemplar stepping
+        back when an in-scope entry is closer in meaning (the matcher caches per text)."""
+        cal = self.answerer.engine.matcher.cal
+        return offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+
     def _in_scope(self, text: str, lang: str) -> bool:
         """The answer bank does not read the message as off-topic (花呗, 车险 …)."""
-        cal = self.answerer.engine.matcher.cal
-        matches = offtopic_checked(self.answerer.engine.match_entries(text, lang, 8), cal["veto"])
+        matches = self._bank_matches(text, lang)
         return not matches or matches[0].category != OFFTOPIC
 
     def _also_asked(
@@ -657,9 +662,11 @@ class DialogueManager:
         Is credit insurance even worth it for us?") gets the form's result and, below it,
         the answer-bank entry the question matches outright, cited like any bank answer."""
         # A plain question for the form's own figure ("保费大概多少？") is the form's alone:
-        # only how-it-works wording (the form's knowledge cues in intents.yaml) adds an
-        # answer. (Adding one for any question on another topic was tried: no dev gain, and
-        # 2 of 5 additions on the scripted conversations were beside the point.)
+        # an answer is added for the form's how-it-works wording (its knowledge cues in
+        # intents.yaml), for a quote kept over the bank's reading (``force``), or for a
+        # sentence of its own that asks nothing of the form (``_aside``). (Any question on
+        # another topic was tried: no dev gain, and 2 of 5 additions on the scripted
+        # conversations were beside the point.)
         if continuing or turn.refusal:
             return turn
         query = text if force or self.router.knowledge_like(form, text) else self._aside(form, text)
@@ -678,7 +685,7 @@ class DialogueManager:
             *turn.citations,
             *(c.model_copy(update={"n": c.n + offset}) for c in ka.citations),
         ]
-        turn.tool_calls = [*turn.tool_calls, self._search_call(text, ka)]
+        turn.tool_calls = [*turn.tool_calls, self._search_call(query, ka)]
         return turn
 
     @staticmethod
